@@ -1,0 +1,144 @@
+"""The command line: thin wrappers over the typed core functions.
+
+Exit codes: 0 grading ran (whatever the score); 1 the score is under
+--fail-under, or exercises/ is out of date (assign --check); 2 a usage error;
+3 the grader itself failed (never reported as a zero score).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from grader import assign, curriculum
+
+EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
+REPO = Path(__file__).resolve().parent.parent
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called; the message says how to fix it."""
+
+
+def default_submission() -> Path:
+    here = Path.cwd() / "exercises"
+    return here if here.is_dir() else REPO / "exercises"
+
+
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stage", "-s", help="stage to grade, e.g. ml-basics (default: every stage)")
+    p.add_argument("--exercise", "-e", help="one exercise of the stage, e.g. kmeans")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description="Grade the course's exercises.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    g = sub.add_parser("grade", help="grade a submission folder")
+    _add_selection(g)
+    g.add_argument("--submission", type=Path, default=None,
+                   help="folder laid out like exercises/ (default: ./exercises); e.g. solutions")
+    g.add_argument("--format", "-f", choices=["text", "json"], default="text", help="report format")
+    g.add_argument("--output", "-o", type=Path, help="write the report to this file as well")
+    g.add_argument("--fail-under", type=float, metavar="PCT",
+                   help="exit with 1 when the score is below PCT percent (for CI)")
+    g.add_argument("--jobs", "-j", type=int, default=None, help="kernels to run at once (default: CPU count)")
+    g.add_argument("--time-limit", type=float, metavar="S", help="override every exercise's load time limit")
+    g.add_argument("--call-time-limit", type=float, metavar="S", help="override the limit on each call")
+    g.add_argument("--memory-mb", type=int, metavar="MB", help="override every kernel's memory limit")
+
+    lst = sub.add_parser("list", help="list the stages and exercises with their points")
+    lst.add_argument("--stage", "-s", help="only this stage")
+
+    a = sub.add_parser("assign", help="generate exercises/ from solutions/")
+    a.add_argument("--check", action="store_true", help="only check that exercises/ is up to date")
+    a.add_argument("--solutions", type=Path, default=REPO / "solutions")
+    a.add_argument("--exercises", type=Path, default=REPO / "exercises")
+    return parser
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from grader.report import RENDERERS, text
+    from grader.runner import grade
+
+    exercises = curriculum.select(args.stage, args.exercise)
+    for flag in ("time_limit", "call_time_limit", "memory_mb"):
+        value = getattr(args, flag)
+        if value is not None and value <= 0:
+            raise UsageError(f"--{flag.replace('_', '-')} must be positive")
+    exercises = curriculum.with_limits(exercises, time_limit=args.time_limit,
+                                       call_time_limit=args.call_time_limit, memory_mb=args.memory_mb)
+    submission = (args.submission or default_submission()).resolve()
+    if not submission.is_dir():
+        raise UsageError(f"the submission folder {submission} does not exist; pass --submission DIR "
+                         "(a folder laid out like exercises/)")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    report = grade(exercises, submission, jobs=args.jobs)
+    rendered = RENDERERS[args.format](report)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(rendered, encoding="utf-8")
+    if args.format == "text" or args.output:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        sys.stdout.write(text.render(report, color=color))
+    else:
+        sys.stdout.write(rendered)
+    if report.grader_errors:
+        print("grader: the grader failed on some tests (see the report); this is not your fault.", file=sys.stderr)
+        return EXIT_GRADER
+    if args.fail_under is not None and report.percent < args.fail_under:
+        print(f"grader: score {report.percent:.1f}% is under --fail-under {args.fail_under:g}%", file=sys.stderr)
+        return EXIT_BELOW
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    stages = [curriculum.stage(args.stage)] if args.stage else list(curriculum.load())
+    for st in stages:
+        total = sum(e.points for e in st.exercises)
+        print(f"{st.id} ({total} points): {st.title}")
+        for e in st.exercises:
+            print(f"  {e.id:<24} {e.points:>3} pt  {e.kind.value:<8}  {e.relpath}")
+    return EXIT_OK
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    plan = assign.plan(args.solutions)
+    if args.check:
+        problems = assign.differences(plan, args.exercises)
+        for line in problems:
+            print(line)
+        if problems:
+            print("exercises/ is not in step with solutions/: run `python -m grader assign`.", file=sys.stderr)
+            return EXIT_BELOW
+        print(f"exercises/ is up to date ({len(plan.files)} files).")
+        return EXIT_OK
+    for line in assign.write(plan, args.exercises):
+        print(f"wrote {line}")
+    return EXIT_OK
+
+
+COMMANDS = {"grade": cmd_grade, "list": cmd_list, "assign": cmd_assign}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, curriculum.CurriculumError, assign.AssignError) as exc:
+        parser.exit(EXIT_USAGE, f"grader: error: {exc}\n")
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        print("grader: internal error (not your fault); no grade was produced.", file=sys.stderr)
+        return EXIT_GRADER
+
+

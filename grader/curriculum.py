@@ -1,0 +1,114 @@
+"""Read the curriculum manifest (grader/curriculum.toml): the only place exercises are named."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from grader.data import Exercise, Kind, Limits, Stage
+
+MANIFEST = Path(__file__).with_name("curriculum.toml")
+ENV_VAR = "GRADER_CURRICULUM"  # another manifest (its suites in a `suites/` folder beside it), e.g. for tests
+_EXTENSIONS = {Kind.MODULE: ".py", Kind.NOTEBOOK: ".ipynb"}
+
+
+class CurriculumError(ValueError):
+    """The manifest is malformed (our fault), or a user named something that is not in it."""
+
+
+def _limits(raw: dict[str, Any], defaults: Limits) -> Limits:
+    fields = {k: raw[k] for k in ("time_limit", "call_time_limit", "memory_mb", "cpu_seconds") if k in raw}
+    return replace(defaults, **fields)
+
+
+def manifest_path() -> Path:
+    return Path(os.environ.get(ENV_VAR) or MANIFEST)
+
+
+def suites_root() -> Path:
+    return manifest_path().with_name("suites")
+
+
+def load() -> tuple[Stage, ...]:
+    return _load(manifest_path())
+
+
+@cache
+def _load(path: Path) -> tuple[Stage, ...]:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CurriculumError(f"cannot read the curriculum manifest {path}: {exc}") from None
+    d = raw.get("defaults", {})
+    defaults = Limits(
+        time_limit=float(d.get("time_limit", 60)),
+        call_time_limit=float(d.get("call_time_limit", 20)),
+        memory_mb=int(d.get("memory_mb", 4096)),
+        cpu_seconds=int(d.get("cpu_seconds", 300)),
+    )
+    by_stage: dict[str, list[Exercise]] = {s["id"]: [] for s in raw.get("stage", [])}
+    for e in raw.get("exercise", []):
+        kind = Kind(e["kind"])
+        ex = Exercise(
+            id=e["id"],
+            stage=e["stage"],
+            file=e["file"],
+            kind=kind,
+            points=int(e["points"]),
+            limits=_limits(e, defaults),
+            title=e.get("title", ""),
+        )
+        if ex.stage not in by_stage:
+            raise CurriculumError(f"exercise {ex.id} names stage {ex.stage!r}, which the manifest does not list")
+        if not ex.file.endswith(_EXTENSIONS[kind]):
+            raise CurriculumError(f"exercise {ex.key}: a {kind} must be a {_EXTENSIONS[kind]} file, not {ex.file}")
+        by_stage[ex.stage].append(ex)
+    return tuple(
+        Stage(id=s["id"], title=s.get("title", s["id"]), exercises=tuple(by_stage[s["id"]]))
+        for s in raw.get("stage", [])
+    )
+
+
+def stage(stage_id: str) -> Stage:
+    for s in load():
+        if s.id == stage_id:
+            return s
+    known = ", ".join(s.id for s in load())
+    raise CurriculumError(f"there is no stage {stage_id!r}; the stages are: {known}")
+
+
+def exercise(key: str) -> Exercise:
+    """Look up ``"stage/exercise"``."""
+    stage_id, sep, ex_id = key.partition("/")
+    if not sep:
+        raise CurriculumError(f"name an exercise as STAGE/EXERCISE, for example ml-basics/kmeans (got {key!r})")
+    for ex in stage(stage_id).exercises:
+        if ex.id == ex_id:
+            return ex
+    known = ", ".join(e.id for e in stage(stage_id).exercises)
+    raise CurriculumError(f"stage {stage_id!r} has no exercise {ex_id!r}; it has: {known}")
+
+
+def select(stage_id: str | None, exercise_id: str | None) -> list[Exercise]:
+    """The exercises a command names: one stage (optionally one exercise of it), or everything."""
+    if stage_id is None:
+        if exercise_id is not None:
+            raise CurriculumError("--exercise needs --stage as well")
+        return [e for s in load() for e in s.exercises]
+    if exercise_id is not None:
+        return [exercise(f"{stage_id}/{exercise_id}")]
+    return list(stage(stage_id).exercises)
+
+
+def suite_path(ex: Exercise) -> Path:
+    return suites_root() / ex.stage / f"test_{ex.id}.py"
+
+
+def with_limits(exercises: list[Exercise], **overrides: float | None) -> list[Exercise]:
+    """The same exercises with some limits replaced (from command-line flags)."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return [replace(e, limits=replace(e.limits, **given)) for e in exercises] if given else exercises

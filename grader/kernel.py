@@ -1,0 +1,305 @@
+"""Execute: one real Jupyter kernel per exercise, driven through nbclient.
+
+All kernel I/O runs on one asyncio event loop in a background thread, so the
+kernels of a stage start and load side by side while the suites (in the main
+thread) use the ones that are ready. A notebook runs cell by cell exactly as
+"Run All" does in Jupyter; a module is imported by the agent. Calls from the
+suites are small code cells that ask the agent for a value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+
+from grader.data import Exercise, Kind, Limits
+from grader.remote import KernelDied, LearnerError, LearnerTimeout, LoadFailed
+
+T = TypeVar("T")
+
+MIME = "application/x-grader-reply+json"
+_HERE = Path(__file__).parent
+_BOOT_SOURCES = (
+    (_HERE / "codec.py").read_text(encoding="utf-8"),
+    (_HERE / "_agent.py").read_text(encoding="utf-8"),
+)
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+               "NUMEXPR_NUM_THREADS", "TORCH_NUM_THREADS")
+ISOLATION = "rlimits (address space, CPU time, file size); own process group"
+
+
+def _boot_code() -> str:
+    return (
+        "def _grader_boot(sources):\n"
+        "    import sys, types\n"
+        "    module = types.ModuleType('_grader_agent')\n"
+        "    for name, source in zip(('<grader-codec>', '<grader-agent>'), sources):\n"
+        "        exec(compile(source, name, 'exec'), module.__dict__)\n"
+        "    sys.modules['_grader_agent'] = module\n"
+        f"_grader_boot({list(_BOOT_SOURCES)!r})\n"
+        "del _grader_boot\n"
+    )
+
+
+def _agent_call(function: str, *args: Any) -> str:
+    return f"__import__('sys').modules['_grader_agent'].{function}({', '.join(repr(a) for a in args)})"
+
+
+class LoopThread:
+    """A private asyncio loop in a daemon thread; the main thread submits coroutines to it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="grader-kernels", daemon=True)
+        self._thread.start()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.submit(coro).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+        if not self.loop.is_running():
+            self.loop.close()
+
+
+class _Specs(KernelSpecManager):  # type: ignore[misc]
+    """A kernelspec for the limited launcher, without touching the user's kernelspecs."""
+
+    def __init__(self, argv: list[str]) -> None:
+        super().__init__()
+        self.argv = argv
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        return KernelSpec(argv=self.argv, display_name="grader", language="python")
+
+
+def kernel_env(workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "PYTEST", "COV_"))}
+    env.pop("PYTHONPATH", None)
+    for var in THREAD_VARS:
+        env[var] = "1"
+    env.update(
+        MPLBACKEND="Agg",
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONHASHSEED="0",
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+        HOME=str(workdir),
+    )
+    return env
+
+
+def _is_placeholder(source: str) -> bool:
+    code = [ln for ln in source.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    return [ln.strip() for ln in code] == ["..."]
+
+
+class KernelSession:
+    """One learner kernel: started, loaded with the learner's file, then serving calls."""
+
+    def __init__(self, exercise: Exercise, source: Path, datasets: Path | None = None) -> None:
+        self.exercise = exercise
+        self.kind = exercise.kind.value
+        self.display = exercise.relpath
+        self.limits: Limits = exercise.limits
+        self._source = source
+        self._datasets = datasets
+        self._tmp = Path(tempfile.mkdtemp(prefix="grader-"))
+        self.workdir = self._tmp / "submission" / exercise.stage
+        self.client: NotebookClient | None = None
+        self.placeholders: list[int] = []
+        self.failed_cell: tuple[int, LearnerError] | None = None
+        self.dead = False
+        self.pid: int | None = None
+
+    # --- life cycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        shutil.copytree(self._source.parent, self.workdir,
+                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc"))
+        if self._datasets is not None and self._datasets.is_dir():
+            (self._tmp / "datasets").symlink_to(self._datasets, target_is_directory=True)
+        lim = self.limits
+        rlimits = {"as": lim.memory_mb * 2**20, "cpu": lim.cpu_seconds, "fsize": 512 * 2**20}
+        specs = _Specs([sys.executable, str(_HERE / "_launch.py"), json.dumps(rlimits), "--",
+                      sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                      "--HistoryManager.enabled=False"])
+        # IPC sockets in the private temp folder: no TCP port is opened for the kernel.
+        km = AsyncKernelManager(kernel_name="grader", kernel_spec_manager=specs, transport="ipc",
+                                ip=str(self._tmp / "ipc"), connection_file=str(self._tmp / "kernel.json"))
+        nb = nbformat.v4.new_notebook()
+        self.client = NotebookClient(
+            nb, km=km, allow_errors=True, shutdown_kernel="immediate", startup_timeout=60,
+            iopub_timeout=5, record_timing=False, coalesce_streams=False,
+            resources={"metadata": {"path": str(self.workdir)}},
+        )
+        with open(self._tmp / "kernel.log", "wb") as log:
+            await self.client.async_start_new_kernel(cwd=str(self.workdir), env=kernel_env(self.workdir),
+                                                     stdout=subprocess.DEVNULL, stderr=log)
+        await self.client.async_start_new_kernel_client()
+        provisioner = getattr(km, "provisioner", None)
+        self.pid = getattr(getattr(provisioner, "process", None), "pid", None)
+        await self._run(_boot_code(), timeout=30)
+
+    async def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            _cancel_leftover_polls(client)
+            with contextlib.suppress(Exception):
+                await client._async_cleanup_kernel()
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    # --- executing code -----------------------------------------------------------------------
+    async def _run(self, source: str, timeout: float, index: int | None = None,
+                   store_history: bool = False) -> NotebookNode:
+        """Execute one cell; raise LearnerTimeout or KernelDied. Errors stay in the outputs."""
+        client = self.client
+        if client is None or self.dead:
+            raise KernelDied("the kernel had already stopped")
+        cell = nbformat.v4.new_code_cell(source)
+        nb = client.nb
+        if index is None:
+            nb.cells = [cell]
+            index = 0
+        client.timeout = max(1, math.ceil(timeout))
+        try:
+            return await client.async_execute_cell(cell, index, store_history=store_history)
+        except CellTimeoutError:
+            await self._recover_after_timeout()
+            raise LearnerTimeout(f"stopped after {client.timeout} s") from None
+        except DeadKernelError:
+            self.dead = True
+            raise KernelDied("the kernel died") from None
+
+    async def _recover_after_timeout(self) -> None:
+        """Interrupt the runaway code; if the kernel will not answer, kill it."""
+        if self.client is None or self.client.km is None:
+            return
+        with contextlib.suppress(Exception):
+            await self.client.km.interrupt_kernel()
+        try:
+            await asyncio.wait_for(self._ping(), timeout=3)
+        except Exception:
+            self.dead = True
+            await self.close()
+
+    async def _ping(self) -> None:
+        if self.client is None:
+            raise KernelDied("the kernel had already stopped")
+        self.client.timeout = 3
+        await self.client.async_execute_cell(nbformat.v4.new_code_cell("pass"), 0, store_history=False)
+
+    @staticmethod
+    def _reply(cell: NotebookNode) -> dict[str, Any] | None:
+        replies = [o["data"][MIME] for o in cell.outputs
+                   if o.get("output_type") == "display_data" and MIME in o.get("data", {})]
+        return dict(replies[-1]) if replies else None
+
+    async def _agent(self, code: str, timeout: float) -> dict[str, Any]:
+        cell = await self._run(code, timeout)
+        reply = self._reply(cell)
+        if reply is None:
+            errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+            what = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else "no reply"
+            raise KernelDied(f"the kernel stopped answering the grader ({what}); "
+                             "does your code exit, or change sys.modules?")
+        return reply
+
+    # --- loading ------------------------------------------------------------------------------
+    async def load(self) -> None:
+        """Run the notebook or import the module, within the exercise's time limit."""
+        deadline = time.monotonic() + self.limits.time_limit
+        path = self.workdir / self.exercise.file
+        if self.exercise.kind is Kind.MODULE:
+            reply = await self._agent(_agent_call("load_module", str(path), path.stem, self.display),
+                                      self.limits.time_limit)
+            if "error" in reply:
+                err = LearnerError(reply["error"], f"Importing {self.display}")
+                raise LoadFailed(err.render(), err)
+            return
+        nb = read_notebook(path, self.display)
+        cells = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+        self.placeholders = [i for i, src in cells if _is_placeholder(src)]
+        await self._agent(_agent_call("use_notebook", self.display, [list(c) for c in cells]), 30)
+        if self.client is None:
+            raise KernelDied("the kernel had already stopped")
+        self.client.nb = nb
+        for index, source in cells:
+            if not source.strip():
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LearnerTimeout(f"your notebook ran past its {self.limits.time_limit:g} s limit")
+            cell = await self._run(source, remaining, index=index, store_history=True)
+            if any(o.get("output_type") == "error" for o in cell.outputs):
+                info = await self._agent(_agent_call("last_error"), 30)
+                self.failed_cell = (index, LearnerError(info.get("error", {}), f"Cell {index}"))
+                break
+        self.client.nb = nbformat.v4.new_notebook()
+
+    async def request(self, req: dict[str, Any]) -> dict[str, Any]:
+        return await self._agent(_agent_call("handle", json.dumps(req, allow_nan=False)),
+                                 self.limits.call_time_limit)
+
+
+def _cancel_leftover_polls(client: NotebookClient) -> None:
+    """nbclient leaves its kernel-alive poll running after a timeout; stop it before the client goes."""
+    for task in asyncio.all_tasks():
+        coro = task.get_coro()
+        frame = getattr(coro, "cr_frame", None)
+        if frame is not None and frame.f_locals.get("self") is client:
+            task.cancel()
+
+
+_NBFORMAT_HINT = re.compile(r"\s+")
+
+
+def read_notebook(path: Path, display: str) -> NotebookNode:
+    """Read and validate a learner's notebook, with errors in the learner's terms."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise LoadFailed(f"{display} is not a text file; is it really a notebook?") from None
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise LoadFailed(f"{display} is not valid notebook JSON (line {exc.lineno}: {exc.msg}); "
+                         "was it edited outside Jupyter? Restore it with `git checkout` and redo your edits.") from None
+    major = data.get("nbformat") if isinstance(data, dict) else None
+    if major != 4:
+        raise LoadFailed(f"{display} is in notebook format {major}; open and save it in a current Jupyter "
+                         "to convert it to format 4.")
+    try:
+        nb = nbformat.reads(raw, as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:
+        detail = _NBFORMAT_HINT.sub(" ", str(exc))[:300]
+        raise LoadFailed(f"{display} is not a valid notebook: {detail}") from None
+    return nb

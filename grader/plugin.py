@@ -1,0 +1,173 @@
+"""Test: the pytest plugin that gives suites ``sub`` and turns reports into outcomes.
+
+Registered only for a grading run (``pytest.main(args, plugins=[Collector(...)])``),
+like exercism's runner. Status comes from the exception that ended a test:
+the learner's code raising, a timeout, a stub, a wrong answer, or our fault.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pytest
+
+from grader.curriculum import suite_path
+from grader.data import Exercise, Status, TestOutcome
+from grader.helpers import seed_for
+from grader.remote import (
+    KernelDied,
+    LearnerError,
+    LearnerTimeout,
+    LoadFailed,
+    MissingAttribute,
+    NotDefined,
+    Session,
+    Sub,
+)
+
+
+class SessionProvider(Protocol):
+    """Gives the loaded learner namespace of an exercise, and takes it back."""
+
+    def session(self, exercise: Exercise) -> Session: ...
+
+    def release(self, exercise: Exercise) -> None: ...
+
+
+def _location(err: LearnerError | None) -> tuple[str, int | None]:
+    frame = err.location if err is not None else None
+    if frame is None:
+        return "", None
+    if frame.cell is not None:
+        return f"{frame.file} cell {frame.cell}", frame.line
+    return f"{frame.file}:{frame.line}" if frame.line else frame.file, frame.line
+
+
+def classify(exc: BaseException | None) -> tuple[Status, str, str, int | None]:
+    """(status, learner-facing message, learner location, line) for the exception that ended a test."""
+    if exc is None:
+        return Status.PASSED, "", "", None
+    if isinstance(exc, LearnerError):
+        where, line = _location(exc)
+        if exc.not_implemented:
+            return Status.NOT_ATTEMPTED, f"Not attempted yet: {exc.action} raised NotImplementedError.", where, line
+        return Status.ERROR, exc.render(), where, line
+    if isinstance(exc, LoadFailed):
+        where, line = _location(exc.cause)
+        return (Status.TIMEOUT if exc.timed_out else Status.ERROR), str(exc), where, line
+    if isinstance(exc, LearnerTimeout):
+        return Status.TIMEOUT, f"Your code ran too long and was stopped ({exc}). Is there an endless loop?", "", None
+    if isinstance(exc, KernelDied):
+        return (Status.ERROR, f"Your code stopped the kernel: {exc}. Does it call exit(), or use too much memory?",
+                "", None)
+    if isinstance(exc, NotDefined):
+        if exc.placeholder:
+            return Status.NOT_ATTEMPTED, f"Not attempted yet: {exc}", "", None
+        return (Status.ERROR if exc.after_error else Status.FAILED), str(exc), "", None
+    if isinstance(exc, MissingAttribute | AssertionError | pytest.fail.Exception):
+        return Status.FAILED, _failure_text(exc), "", None
+    return Status.GRADER_ERROR, "".join(traceback.format_exception(exc)).rstrip(), "", None
+
+
+def _failure_text(exc: BaseException) -> str:
+    msg = getattr(exc, "msg", None)
+    text = str(msg if msg is not None else exc).strip()
+    return text or "A check failed."
+
+
+class Collector:
+    """Fixtures for suites, and one TestOutcome per test."""
+
+    def __init__(self, exercises: list[Exercise], provider: SessionProvider) -> None:
+        self.by_suite = {str(suite_path(e).resolve()): e for e in exercises}
+        self.provider = provider
+        self.outcomes: dict[str, list[TestOutcome]] = {e.key: [] for e in exercises}
+        self.problems: dict[str, list[str]] = {e.key: [] for e in exercises}
+        self._started: dict[str, float] = {}
+
+    def exercise_for(self, path: Path) -> Exercise:
+        ex = self.by_suite.get(str(Path(path).resolve()))
+        if ex is None:
+            raise LookupError(f"{path} is not the suite of any exercise being graded")
+        return ex
+
+    # --- configuration and fixtures --------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "points(n): how many points the test is worth")
+
+    @pytest.fixture(scope="module")
+    def _grader_session(self, request: pytest.FixtureRequest) -> Iterator[Session]:
+        ex = self.exercise_for(request.path)
+        try:
+            yield self.provider.session(ex)
+        finally:
+            self.provider.release(ex)
+
+    @pytest.fixture
+    def sub(self, _grader_session: Session) -> Sub:
+        return Sub(_grader_session)
+
+    @pytest.fixture
+    def seed(self, request: pytest.FixtureRequest) -> int:
+        return seed_for(request.node.nodeid)
+
+    @pytest.fixture
+    def rng(self, seed: int) -> np.random.Generator:
+        return np.random.default_rng(seed)
+
+    # --- outcomes --------------------------------------------------------------------------
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            if item.get_closest_marker("points") is None:
+                key = self.exercise_for(item.path).key
+                self.problems[key].append(f"{item.nodeid} has no @pytest.mark.points(n) marker")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            path = Path(str(report.fspath))
+            try:
+                key = self.exercise_for(path).key
+            except LookupError:
+                return
+            self.problems[key].append(f"the suite could not be collected:\n{report.longreprtext}")
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        self._started[nodeid] = time.perf_counter()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Iterator[None] | Any:
+        report = yield
+        if call.when == "teardown" or (call.when == "setup" and call.excinfo is None):
+            return report
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if call.excinfo is not None and call.excinfo.errisinstance(pytest.skip.Exception):
+            exc = RuntimeError(f"suite test was skipped: {exc}")
+        status, message, where, line = classify(exc)
+        marker = item.get_closest_marker("points")
+        max_points = float(marker.args[0]) if marker is not None and marker.args else 0.0
+        if marker is None:
+            status, message = Status.GRADER_ERROR, "the test has no points marker"
+        ex = self.exercise_for(item.path)
+        name = item.name
+        self.outcomes[ex.key].append(
+            TestOutcome(
+                name=name,
+                status=status,
+                points=max_points if status is Status.PASSED else 0.0,
+                max_points=max_points,
+                message=message,
+                location=where,
+                line=line,
+                seed=seed_for(item.nodeid),
+                duration=round(time.perf_counter() - self._started.get(item.nodeid, time.perf_counter()), 4),
+            )
+        )
+        return report
+

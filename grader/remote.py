@@ -1,0 +1,273 @@
+"""The grader's side of the learner's namespace: ``sub`` and remote references.
+
+A :class:`Transport` carries one request to the agent (in a kernel, or in
+process for ``check()``) and returns its reply. Everything a suite receives is
+either a value decoded by the codec or a :class:`RemoteRef`; learner objects
+never enter the grader process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from grader import codec
+
+
+class Transport(Protocol):
+    """Sends one request to the agent and returns the decoded reply."""
+
+    kind: str  # "module" or "notebook"
+    display: str  # the learner's file as they know it, e.g. "ml-basics/kmeans.py"
+
+    def request(self, req: dict[str, Any]) -> dict[str, Any]: ...
+
+    def missing_name_note(self) -> tuple[str, bool, bool]:
+        """Why a name may be missing: (note, a placeholder is left, an earlier cell failed)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame of the learner's own code."""
+
+    file: str
+    line: int | None
+    function: str
+    code: str
+    cell: int | None = None
+
+    def where(self) -> str:
+        place = f"cell {self.cell}" if self.cell is not None else self.file
+        line = f", line {self.line}" if self.line else ""
+        return f"{place}{line}, in {self.function}"
+
+
+class LearnerError(Exception):
+    """The learner's code raised. Carries the learner's own frames only."""
+
+    def __init__(self, info: dict[str, Any], action: str) -> None:
+        self.exception_type: str = str(info.get("type", "Exception"))
+        self.exception_mro: list[str] = [str(n) for n in info.get("mro", [])]
+        self.message: str = str(info.get("message", ""))
+        self.frames: list[Frame] = [
+            Frame(
+                file=str(f.get("file", "")),
+                line=f.get("line"),
+                function=str(f.get("function", "")),
+                code=str(f.get("code", "")),
+                cell=f.get("cell"),
+            )
+            for f in info.get("frames", [])
+        ]
+        self.not_implemented: bool = bool(info.get("not_implemented", False))
+        self.action = action
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [f"{self.action} raised {self.exception_type}: {self.message}".rstrip(": ")]
+        if self.frames:
+            lines.append("Traceback (your code, most recent call last):")
+            for fr in self.frames:
+                lines.append(f"  {fr.where()}")
+                if fr.code:
+                    lines.append(f"    {fr.code}")
+        return "\n".join(lines)
+
+    @property
+    def location(self) -> Frame | None:
+        return self.frames[-1] if self.frames else None
+
+
+class NotDefined(Exception):
+    """A name the suite needs is not defined in the learner's namespace."""
+
+    def __init__(self, name: str, kind: str, note: str = "", placeholder: bool = False,
+                 after_error: bool = False) -> None:
+        self.name = name
+        self.placeholder = placeholder
+        self.after_error = after_error
+        text = f"`{name}` is not defined in your {kind}."
+        super().__init__(f"{text} {note}".strip())
+
+
+class LearnerTimeout(Exception):
+    """The learner's code ran past its time limit."""
+
+
+class KernelDied(Exception):
+    """The learner's kernel is gone (it crashed, exited, or ran out of memory)."""
+
+
+class LoadFailed(Exception):
+    """The learner's file could not be loaded at all: every test needs it."""
+
+    def __init__(self, message: str, cause: LearnerError | None = None, timed_out: bool = False) -> None:
+        self.cause = cause
+        self.timed_out = timed_out
+        super().__init__(message)
+
+
+class MissingAttribute(AttributeError):
+    """A learner object lacks an attribute the suite reads (e.g. ``labels_`` after fit)."""
+
+
+class GraderFault(Exception):
+    """Our own fault: never the learner's, never silently a zero."""
+
+
+@dataclass
+class Session:
+    """A learner namespace reached through a transport; the target of ``sub``."""
+
+    transport: Transport
+    _callables: dict[str, RemoteRef] = field(default_factory=dict)
+
+    def request(self, req: dict[str, Any], action: str) -> Any:
+        __tracebackhide__ = True
+        reply = self.transport.request(req)
+        if "ok_json" in reply:
+            try:
+                return codec.decode(json.loads(reply["ok_json"]), self._make_ref)
+            except (codec.CodecError, ValueError, KeyError) as exc:
+                raise LearnerError(
+                    {"type": "ValueError", "message": f"the value it returned could not be read: {exc}"}, action
+                ) from None
+        if "ok" in reply:
+            return None
+        if "error" in reply:
+            raise LearnerError(reply["error"], action)
+        if "missing" in reply:
+            name = str(reply["missing"])
+            note, placeholder, after_error = self.transport.missing_name_note()
+            raise NotDefined(name, self.transport.kind, note, placeholder, after_error)
+        if "missing_attr" in reply:
+            raise MissingAttribute(
+                f"Your {reply.get('type', '')} object has no attribute `{reply['missing_attr']}`."
+            )
+        raise GraderFault(f"unexpected reply from the kernel agent: {sorted(reply)}")
+
+    def _make_ref(self, obj: dict[str, Any]) -> RemoteRef:
+        return RemoteRef(self, obj)
+
+    def get(self, name: str) -> Any:
+        __tracebackhide__ = True
+        cached = self._callables.get(name)
+        if cached is not None:
+            return cached
+        value = self.request({"op": "get", "name": name}, f"reading `{name}`")
+        if isinstance(value, RemoteRef) and value.is_callable:
+            value._label = name
+            self._callables[name] = value
+        return value
+
+
+def _encode_arg(value: Any) -> Any:
+    def fallback(obj: Any) -> Any:
+        if isinstance(obj, RemoteRef):
+            return {codec.TAG: "ref", "id": obj._id}
+        raise codec.CodecError(
+            f"cannot send a {type(obj).__qualname__} to the learner's kernel; "
+            f"supported: {codec.SUPPORTED}, or a RemoteRef"
+        )
+
+    return codec.encode(value, fallback)
+
+
+class RemoteRef:
+    """An object that lives in the learner's kernel: call it, read its attributes."""
+
+    def __init__(self, session: Session, meta: dict[str, Any]) -> None:
+        self._session = session
+        self._id = int(meta["id"])
+        self.type_name: str = str(meta.get("type", "object"))
+        self.type_mro: list[str] = [str(n) for n in meta.get("mro", [])]
+        self.is_callable: bool = bool(meta.get("callable", False))
+        self._methods: frozenset[str] = frozenset(str(m) for m in meta.get("methods", []))
+        self._label = self.type_name
+
+    def __repr__(self) -> str:
+        return f"<remote {self.type_name} #{self._id}>"
+
+    def _call(self, op: str, action: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None,
+              **extra: Any) -> Any:
+        __tracebackhide__ = True
+        req = {
+            "op": op,
+            "target": {"id": self._id},
+            "args": _encode_arg(list(args)),
+            "kwargs": _encode_arg(dict(kwargs or {})),
+            **extra,
+        }
+        return self._session.request(req, action)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return self._call("call", f"`{self._label}(...)`", args, kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        __tracebackhide__ = True
+        if name.startswith("__") or name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._methods:
+            return _Method(self, name)
+        return self._call("getattr", f"reading `{self._label}.{name}`", name=name)
+
+    def __getitem__(self, key: Any) -> Any:
+        __tracebackhide__ = True
+        return self._call("getitem", f"`{self._label}[...]`", (key,))
+
+    def __len__(self) -> int:
+        __tracebackhide__ = True
+        n = self._call("len", f"`len({self._label})`")
+        if not isinstance(n, int):
+            raise LearnerError({"type": "TypeError", "message": "__len__ did not return an int"}, "len()")
+        return n
+
+    def isinstance_of(self, qualified_name: str) -> bool:
+        """True when the remote object's class or a base is ``qualified_name``."""
+        return qualified_name in self.type_mro
+
+
+class _Method:
+    def __init__(self, ref: RemoteRef, name: str) -> None:
+        self._ref = ref
+        self._name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return self._ref._call(
+            "callmethod", f"`{self._ref._label}.{self._name}(...)`", args, kwargs, name=self._name
+        )
+
+    def __repr__(self) -> str:
+        return f"<remote method {self._ref.type_name}.{self._name}>"
+
+
+class Sub:
+    """The ``sub`` fixture: attribute access reads the learner's globals."""
+
+    def __init__(self, session: Session) -> None:
+        object.__setattr__(self, "_session", session)
+
+    def __getattr__(self, name: str) -> Any:
+        __tracebackhide__ = True
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._session.get(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("the learner's namespace is read-only from a suite")
+
+    def has(self, name: str) -> bool:
+        try:
+            self._session.get(name)
+        except NotDefined:
+            return False
+        return True
+
+    def eval(self, source: str) -> Any:
+        """Build an object in the learner's kernel from Python source (e.g. a lambda)."""
+        __tracebackhide__ = True
+        return self._session.request({"op": "eval", "source": source}, "evaluating a grader expression")

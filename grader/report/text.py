@@ -1,0 +1,84 @@
+"""The terminal report: a rich table of exercises, then what failed and why."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from grader.data import GradeReport, Status
+
+STYLE = {
+    Status.PASSED: "green",
+    Status.FAILED: "yellow",
+    Status.ERROR: "red",
+    Status.TIMEOUT: "red",
+    Status.NOT_ATTEMPTED: "dim",
+    Status.GRADER_ERROR: "bold magenta",
+}
+MARK = {
+    Status.PASSED: "✓",
+    Status.FAILED: "✗",
+    Status.ERROR: "!",
+    Status.TIMEOUT: "⏱",
+    Status.NOT_ATTEMPTED: "·",
+    Status.GRADER_ERROR: "?",
+}
+
+
+def _points(x: float) -> str:
+    return f"{x:g}"
+
+
+def render_to(console: Console, report: GradeReport) -> None:
+    table = Table(title=f"Grade for {report.submission}", title_justify="left")
+    table.add_column("exercise")
+    table.add_column("status")
+    table.add_column("points", justify="right")
+    table.add_column("tests passed", justify="right")
+    for e in report.exercises:
+        passed = sum(t.status is Status.PASSED for t in e.tests)
+        counted = sum(t.max_points > 0 for t in e.tests)
+        table.add_row(e.key, Text(f"{MARK[e.status]} {e.status.value}", style=STYLE[e.status]),
+                      f"{_points(e.points)} / {_points(e.max_points)}", f"{passed} / {counted}")
+    table.add_section()
+    table.add_row("total", "", f"{_points(report.points)} / {_points(report.max_points)}",
+                  f"{report.percent:.0f}%", style="bold")
+    console.print(table)
+    for e in report.exercises:
+        bad = [t for t in e.tests if t.status not in (Status.PASSED, Status.NOT_ATTEMPTED)]
+        if not bad:
+            continue
+        console.print(Text(f"\n{e.key}", style="bold"))
+        if e.load_message:
+            console.print(Text(e.load_message, style="red"))
+        shown = set()
+        for t in bad:
+            if t.message in shown and e.load_message:
+                continue
+            shown.add(t.message)
+            head = Text(f"  {MARK[t.status]} {t.name}", style=STYLE[t.status])
+            head.append(f"  ({t.status.value}, {_points(t.max_points)} pt)", style="dim")
+            if t.location:
+                head.append(f"  at {t.location}", style="dim")
+            console.print(head)
+            for line in t.message.splitlines():
+                console.print(Text(f"      {line}"))
+    attempted = [e for e in report.exercises if e.status is Status.NOT_ATTEMPTED]
+    if attempted:
+        names = ", ".join(e.key for e in attempted)
+        console.print(Text(f"\nNot attempted yet: {names}", style="dim"))
+    if report.grader_errors:
+        console.print(Text("\nThe grader itself failed on some tests (not your fault); please report this.",
+                           style="bold magenta"))
+    console.print(Text(f"\nIsolation: {report.isolation}. Graded in {report.duration:.1f} s.", style="dim"))
+
+
+def render(report: GradeReport, width: int = 100, color: bool = False) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
+                      highlight=False)
+    render_to(console, report)
+    return buf.getvalue()

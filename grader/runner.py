@@ -1,0 +1,208 @@
+"""Run a grading: start the kernels, run the hidden suites in this process, build the GradeReport."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import platform
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader import kernel
+from grader.curriculum import suite_path, suites_root
+from grader.data import Exercise, ExerciseResult, GradeReport, Status, Submission, TestOutcome
+from grader.kernel import KernelSession, LoopThread
+from grader.plugin import Collector, SessionProvider
+from grader.remote import GraderFault, KernelDied, LearnerTimeout, LoadFailed, Session
+
+REPO = Path(__file__).resolve().parent.parent
+DATASETS = REPO / "datasets"
+
+
+class KernelTransport:
+    """Carries requests from a suite (main thread) to a kernel (the loop thread)."""
+
+    def __init__(self, ks: KernelSession, loop: LoopThread) -> None:
+        self._ks = ks
+        self._loop = loop
+        self.kind = ks.kind
+        self.display = ks.display
+
+    def request(self, req: dict[str, Any]) -> dict[str, Any]:
+        return self._loop.run(self._ks.request(req))
+
+    def missing_name_note(self) -> tuple[str, bool, bool]:
+        ks = self._ks
+        if ks.placeholders:
+            cells = ", ".join(str(i) for i in ks.placeholders)
+            return (f"Cell {cells} of {ks.display} still holds the `...` placeholder: write your code there.",
+                    True, False)
+        if ks.failed_cell is not None:
+            index, err = ks.failed_cell
+            return (f"Cell {index} raised {err.exception_type}: {err.message}, so the cells after it did not run.",
+                    False, True)
+        return "", False, False
+
+
+class KernelPool:
+    """Starts and loads one kernel per exercise, ``jobs`` at a time, while suites run."""
+
+    def __init__(self, exercises: list[Exercise], submission: Submission, jobs: int) -> None:
+        self.loop = LoopThread()
+        self._submission = submission
+        self._sem: asyncio.Semaphore | None = None
+        self._jobs = max(1, jobs)
+        self._sessions: dict[str, KernelSession] = {}
+        self.durations: dict[str, float] = {}
+        self.load_messages: dict[str, str] = {}
+        self._t0: dict[str, float] = {}
+        self._futures: dict[str, Future[KernelSession]] = {
+            ex.key: self.loop.submit(self._prepare(ex)) for ex in exercises
+        }
+
+    async def _prepare(self, ex: Exercise) -> KernelSession:
+        if self._sem is None:
+            self._sem = asyncio.Semaphore(self._jobs)
+        async with self._sem:
+            self._t0[ex.key] = time.perf_counter()
+            try:
+                return await self._start_and_load(ex)
+            except LoadFailed as exc:
+                self.load_messages[ex.key] = str(exc)
+                raise
+
+    async def _start_and_load(self, ex: Exercise) -> KernelSession:
+        source = self._submission.path_of(ex)
+        if not source.is_file():
+            raise LoadFailed(f"{ex.relpath} is missing from your submission ({self._submission.root}).")
+        ks = KernelSession(ex, source, DATASETS)
+        self._sessions[ex.key] = ks
+        try:
+            await ks.start()
+            await ks.load()
+        except LearnerTimeout as exc:
+            await ks.close()
+            raise LoadFailed(f"Running {ex.relpath} took too long and was stopped: {exc}. "
+                             "Is there an endless loop, or an input() call?", timed_out=True) from None
+        except KernelDied as exc:
+            await ks.close()
+            raise LoadFailed(f"Running {ex.relpath} stopped the kernel ({exc}). Does it call exit(), "
+                             "or use too much memory?") from None
+        except LoadFailed:
+            await ks.close()
+            raise
+        if ks.failed_cell is not None:
+            index, err = ks.failed_cell
+            self.load_messages[ex.key] = f"Your notebook stopped at cell {index}: {err.render()}"
+        return ks
+
+    def session(self, exercise: Exercise) -> Session:
+        ks = self._futures[exercise.key].result()
+        return Session(KernelTransport(ks, self.loop))
+
+    def release(self, exercise: Exercise) -> None:
+        ks = self._sessions.get(exercise.key)
+        if ks is not None:
+            self.loop.run(ks.close())
+        if exercise.key in self._t0:
+            self.durations[exercise.key] = time.perf_counter() - self._t0[exercise.key]
+
+    def close(self) -> None:
+        for fut in self._futures.values():
+            with contextlib.suppress(BaseException):
+                fut.result()
+        for ks in self._sessions.values():
+            with contextlib.suppress(Exception):
+                self.loop.run(ks.close())
+        self.loop.close()
+
+
+@contextlib.contextmanager
+def _quiet_pytest_env() -> Iterator[None]:
+    saved = {k: os.environ.pop(k) for k in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS") if k in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def run_suites(exercises: list[Exercise], provider: SessionProvider) -> dict[str, tuple[list[TestOutcome], list[str]]]:
+    """Run the hidden suites of ``exercises`` in this process against ``provider``'s sessions."""
+    collector = Collector(exercises, provider)
+    paths = []
+    for ex in exercises:
+        path = suite_path(ex)
+        if path.is_file():
+            paths.append(str(path))
+        else:
+            collector.problems[ex.key].append(f"no hidden suite at {path}")
+    if paths:
+        args = [
+            *paths,
+            "-c", str(Path(__file__).with_name("suites") / "pytest.ini"),
+            "--rootdir", str(suites_root()),
+            "-p", "no:cacheprovider",
+            "-p", "no:terminal",
+            "-p", "no:randomly",
+            "--import-mode=importlib",
+            "--capture=no",
+        ]
+        with _quiet_pytest_env():
+            code = pytest.main(args, plugins=[collector])
+        if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            raise GraderFault(f"pytest could not run the hidden suites (exit code {int(code)})")
+    return {ex.key: (collector.outcomes[ex.key], collector.problems[ex.key]) for ex in exercises}
+
+
+def assemble(exercises: list[Exercise], runs: dict[str, tuple[list[TestOutcome], list[str]]],
+             durations: dict[str, float], load_messages: dict[str, str]) -> list[ExerciseResult]:
+    results = []
+    for ex in exercises:
+        outcomes, problems = runs[ex.key]
+        total = sum(t.max_points for t in outcomes)
+        if outcomes and total != ex.points:
+            problems.append(f"the suite's points add up to {total:g}, but the manifest gives {ex.points}")
+        outcomes = list(outcomes)
+        for problem in problems:
+            outcomes.append(TestOutcome(name="suite", status=Status.GRADER_ERROR, points=0.0, max_points=0.0,
+                                        message=problem))
+        results.append(ExerciseResult(key=ex.key, stage=ex.stage, file=ex.file, kind=ex.kind,
+                                      max_points=float(ex.points), tests=outcomes,
+                                      load_message=load_messages.get(ex.key, ""),
+                                      duration=round(durations.get(ex.key, 0.0), 3)))
+    return results
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("mle-course", "numpy", "pandas", "scikit-learn", "torch", "nbclient", "ipykernel", "pytest"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[pkg] = metadata.version(pkg)
+    return out
+
+
+def grade(exercises: list[Exercise], submission: Path, jobs: int | None = None) -> GradeReport:
+    """Grade ``exercises`` of the submission folder ``submission`` and return the report."""
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    pool = KernelPool(exercises, Submission(submission), jobs or os.cpu_count() or 1)
+    try:
+        runs = run_suites(exercises, pool)
+    finally:
+        pool.close()
+    return GradeReport(
+        submission=str(submission),
+        exercises=assemble(exercises, runs, pool.durations, pool.load_messages),
+        isolation=kernel.ISOLATION,
+        started_at=started,
+        duration=round(time.perf_counter() - t0, 3),
+        versions=versions(),
+    )

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from grader import curriculum
+from grader.data import Exercise, GradeReport
+from grader.runner import grade
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
+
+# Kernels started by the tests run side by side with this process: one thread each.
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true", help="rewrite tests/cases/*/expected.* files")
+
+
+@pytest.fixture(scope="session")
+def solution_reports() -> dict[str, GradeReport]:
+    """Every stage graded once from solutions/ (each stage is one grading run)."""
+    return {st.id: grade(list(st.exercises), SOLUTIONS) for st in curriculum.load()}
+
+
+@pytest.fixture(scope="session")
+def stub_reports() -> dict[str, GradeReport]:
+    """Every stage graded once from the untouched exercises/."""
+    return {st.id: grade(list(st.exercises), EXERCISES) for st in curriculum.load()}
+
+
+SubmissionMaker = Callable[[dict[str, str]], Path]
+
+
+@pytest.fixture
+def make_submission(tmp_path: Path) -> SubmissionMaker:
+    """A submission folder: a copy of solutions/ with some files replaced by the given texts."""
+
+    count = 0
+
+    def make(files: dict[str, str]) -> Path:
+        nonlocal count
+        count += 1
+        root = tmp_path / f"submission{count}"
+        shutil.copytree(SOLUTIONS, root, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        for rel, text in files.items():
+            (root / rel).write_text(text, encoding="utf-8")
+        return root
+
+    return make
+
+
+def result_of(report: GradeReport, ex: Exercise):  # type: ignore[no-untyped-def]
+    return next(e for e in report.exercises if e.key == ex.key)

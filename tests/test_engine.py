@@ -1,0 +1,195 @@
+"""The engine on broken and hostile submissions: the right status, a learner-facing message,
+every other exercise still graded, and the learner's files never written."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from grader import curriculum
+from grader.data import Kind, Status
+from grader.runner import grade
+from tests.conftest import SOLUTIONS, SubmissionMaker, result_of
+from tests.mutants import apply, load_mutants
+
+STAGE = curriculum.load()[0]
+MODULE = next(e for e in STAGE.exercises if e.kind is Kind.MODULE and load_mutants(e))
+NOTEBOOK = next(e for e in STAGE.exercises if e.kind is Kind.NOTEBOOK)
+OTHERS = [e for e in STAGE.exercises if e is not MODULE]
+
+
+def solution_text(ex: curriculum.Exercise) -> str:  # type: ignore[name-defined]
+    return (SOLUTIONS / ex.relpath).read_text(encoding="utf-8")
+
+
+def digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_infinite_loop_at_import_times_out_and_the_rest_is_graded(make_submission: SubmissionMaker) -> None:
+    root = make_submission({MODULE.relpath: "while True:\n    pass\n"})
+    exercises = curriculum.with_limits(list(STAGE.exercises), time_limit=3)
+    report = grade(exercises, root)
+    res = result_of(report, MODULE)
+    assert res.status is Status.TIMEOUT
+    assert all(t.status is Status.TIMEOUT for t in res.tests)
+    assert "took too long" in res.tests[0].message
+    for ex in OTHERS:
+        other = result_of(report, ex)
+        assert other.points == other.max_points, [t.message for t in other.tests if t.status is not Status.PASSED]
+
+
+def test_infinite_loop_inside_a_call_times_out_that_call(make_submission: SubmissionMaker) -> None:
+    # Every function and method of the module loops forever once called; importing still works.
+    text = solution_text(MODULE) + (
+        "\n\ndef _forever(*args, **kwargs):\n    while True:\n        pass\n\n"
+        "for _name, _obj in list(globals().items()):\n"
+        "    if isinstance(_obj, type) and _obj.__module__ == __name__:\n"
+        "        for _attr, _val in list(vars(_obj).items()):\n"
+        "            if callable(_val) and not _attr.startswith('__'):\n"
+        "                setattr(_obj, _attr, _forever)\n"
+        "    elif callable(_obj) and getattr(_obj, '__module__', None) == __name__ and _name != '_forever':\n"
+        "        globals()[_name] = _forever\n"
+    )
+    root = make_submission({MODULE.relpath: text})
+    report = grade(curriculum.with_limits([MODULE], call_time_limit=1), root)
+    res = result_of(report, MODULE)
+    timeouts = [t for t in res.tests if t.status is Status.TIMEOUT]
+    assert timeouts, [(t.name, t.status) for t in res.tests]
+    assert "ran too long" in timeouts[0].message
+    assert not report.grader_errors
+
+
+def test_syntax_error_is_reported_at_the_learners_line(make_submission: SubmissionMaker) -> None:
+    lines = solution_text(MODULE).splitlines()
+    lines.append("def broken(:")
+    bad_line = len(lines)
+    root = make_submission({MODULE.relpath: "\n".join(lines) + "\n"})
+    report = grade([MODULE], root)
+    res = result_of(report, MODULE)
+    assert res.status is Status.ERROR
+    t = res.tests[0]
+    assert "SyntaxError" in t.message
+    assert t.location == f"{MODULE.relpath}:{bad_line}"
+    assert "def broken(:" in t.message
+    assert res.load_message.startswith(f"Importing {MODULE.relpath} raised SyntaxError")
+
+
+def test_learner_traceback_shows_only_the_learners_frames(make_submission: SubmissionMaker) -> None:
+    text = solution_text(MODULE) + "\n\ndef _explode(*args, **kwargs):\n    return 1 / 0\n"
+    text += (
+        "\nfor _obj in list(globals().values()):\n"
+        "    if isinstance(_obj, type) and _obj.__module__ == __name__:\n"
+        "        for _attr in ('fit', 'predict'):\n"
+        "            if hasattr(_obj, _attr):\n"
+        "                setattr(_obj, _attr, _explode)\n"
+    )
+    root = make_submission({MODULE.relpath: text})
+    res = result_of(grade([MODULE], root), MODULE)
+    errors = [t for t in res.tests if t.status is Status.ERROR]
+    assert errors
+    msg = errors[0].message
+    assert "ZeroDivisionError: division by zero" in msg
+    assert f"{MODULE.relpath}, line" in msg and "in _explode" in msg and "return 1 / 0" in msg
+    for leak in ("_pytest", "grader/", "site-packages", "_grader_agent", "<grader-agent>"):
+        assert leak not in msg
+    assert errors[0].location.startswith(f"{MODULE.relpath}:")
+
+
+def test_monkeypatching_the_checks_in_the_kernel_changes_nothing(make_submission: SubmissionMaker) -> None:
+    mutant = load_mutants(MODULE)[0]
+    patches = (
+        "import numpy as np, numpy.testing, builtins, pytest\n"
+        "np.allclose = lambda *a, **k: True\n"
+        "np.testing.assert_allclose = lambda *a, **k: None\n"
+        "np.testing.assert_array_equal = lambda *a, **k: None\n"
+        "pytest.fail = lambda *a, **k: None\n"
+        "builtins.AssertionError = type('AssertionError', (Exception,), {})\n"
+        "print('========== 99 passed in 0.01s ==========')\n"
+    )
+    honest = result_of(grade([MODULE], make_submission({MODULE.relpath: apply(mutant, SOLUTIONS / MODULE.relpath)})),
+                       MODULE)
+    patched_text = apply(mutant, SOLUTIONS / MODULE.relpath) + "\n" + patches
+    patched = result_of(grade([MODULE], make_submission({MODULE.relpath: patched_text})), MODULE)
+    assert patched.points == honest.points < patched.max_points
+    assert [t.status for t in patched.tests] == [t.status for t in honest.tests]
+
+
+def test_missing_name_is_named_in_the_learners_terms(make_submission: SubmissionMaker) -> None:
+    root = make_submission({MODULE.relpath: "# nothing here yet\n"})
+    res = result_of(grade([MODULE], root), MODULE)
+    assert res.status is Status.FAILED
+    assert all(t.status is Status.FAILED for t in res.tests)
+    assert any("is not defined in your module" in t.message for t in res.tests)
+
+
+def test_exit_at_import_is_an_error_and_the_rest_is_graded(make_submission: SubmissionMaker) -> None:
+    root = make_submission({MODULE.relpath: "import os\nos._exit(0)\n"})
+    report = grade(list(STAGE.exercises), root)
+    res = result_of(report, MODULE)
+    assert res.status is Status.ERROR
+    assert "stopped the kernel" in res.tests[0].message
+    for ex in OTHERS:
+        assert result_of(report, ex).points == ex.points
+
+
+def test_sys_exit_at_import_is_reported_as_the_learners_error(make_submission: SubmissionMaker) -> None:
+    root = make_submission({MODULE.relpath: "import sys\nsys.exit(0)\n"})
+    res = result_of(grade([MODULE], root), MODULE)
+    assert res.status is Status.ERROR
+    assert "SystemExit" in res.tests[0].message
+
+
+def test_notebook_cell_error_names_the_cell(make_submission: SubmissionMaker) -> None:
+    import nbformat
+
+    nb = nbformat.read(SOLUTIONS / NOTEBOOK.relpath, as_version=4)
+    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    index = code_cells[1]
+    nb.cells[index].source = "raise ValueError('learner bug')\n" + nb.cells[index].source
+    root = make_submission({NOTEBOOK.relpath: nbformat.writes(nb)})
+    res = result_of(grade([NOTEBOOK], root), NOTEBOOK)
+    assert res.points < res.max_points
+    assert f"stopped at cell {index}" in res.load_message
+    errored = [t for t in res.tests if t.status is Status.ERROR]
+    assert errored
+    assert f"Cell {index} raised ValueError: learner bug" in errored[0].message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{not json", "not valid notebook JSON"),
+        ('{"nbformat": 3, "nbformat_minor": 0, "worksheets": []}', "notebook format 3"),
+    ],
+    ids=["bad-json", "nbformat-3"],
+)
+def test_invalid_notebook_is_a_clear_error(make_submission: SubmissionMaker, text: str, expected: str) -> None:
+    root = make_submission({NOTEBOOK.relpath: text})
+    report = grade(list(STAGE.exercises), root)
+    res = result_of(report, NOTEBOOK)
+    assert res.status is Status.ERROR
+    assert expected in res.tests[0].message
+    for ex in STAGE.exercises:
+        if ex is not NOTEBOOK:
+            assert result_of(report, ex).points == ex.points
+
+
+def test_grading_never_writes_the_learners_files(make_submission: SubmissionMaker) -> None:
+    text = solution_text(MODULE) + "\nopen(__file__, 'a').write('# tampered\\n')\nimport os\nos.remove(__file__)\n"
+    root = make_submission({MODULE.relpath: text})
+    before = digest(root)
+    grade(list(STAGE.exercises), root)
+    assert digest(root) == before
+
+
+def test_missing_file_is_reported_and_the_rest_is_graded(make_submission: SubmissionMaker) -> None:
+    root = make_submission({})
+    (root / MODULE.relpath).unlink()
+    report = grade(list(STAGE.exercises), root)
+    res = result_of(report, MODULE)
+    assert res.status is Status.ERROR
+    assert "missing from your submission" in res.tests[0].message
