@@ -58,8 +58,14 @@ def _ref(obj: Any) -> dict[str, Any]:
         if isinstance(attr, staticmethod | classmethod) or inspect.isfunction(attr) or inspect.ismethoddescriptor(attr):
             methods.append(name)
     mro = [f"{c.__module__}.{c.__qualname__}" for c in cls.__mro__]
-    return {TAG: "ref", "id": ref_id, "type": cls.__qualname__, "mro": mro,
-            "callable": callable(obj), "methods": methods}
+    return {
+        TAG: "ref",
+        "id": ref_id,
+        "type": cls.__qualname__,
+        "mro": mro,
+        "callable": callable(obj),
+        "methods": methods,
+    }
 
 
 def _resolve(obj: dict[str, Any]) -> Any:
@@ -93,8 +99,15 @@ def _frames(tb: Any) -> list[dict[str, Any]]:
         if not _is_learner_file(fs.filename):
             continue
         cell = _cell_of(fs.filename) if fs.filename != _state["path"] else None
-        frames.append({"file": _state["display"], "cell": cell, "line": fs.lineno,
-                       "function": fs.name, "code": (fs.line or "").strip()})
+        frames.append(
+            {
+                "file": _state["display"],
+                "cell": cell,
+                "line": fs.lineno,
+                "function": fs.name,
+                "code": (fs.line or "").strip(),
+            }
+        )
     return frames
 
 
@@ -102,8 +115,15 @@ def describe_exception(exc: BaseException) -> dict[str, Any]:
     """What the grader shows: the type, the message and the learner's own frames."""
     frames = _frames(exc.__traceback__)
     if isinstance(exc, SyntaxError) and exc.filename == _state["path"]:
-        frames.append({"file": _state["display"], "cell": None, "line": exc.lineno,
-                       "function": "<module>", "code": (exc.text or "").strip()})
+        frames.append(
+            {
+                "file": _state["display"],
+                "cell": None,
+                "line": exc.lineno,
+                "function": "<module>",
+                "code": (exc.text or "").strip(),
+            }
+        )
     try:
         message = str(exc)
     except Exception:

@@ -52,7 +52,8 @@ def notebook_stub(text: str, where: str) -> str:
             cell.source = strip_solution(cell.source, "...", where)
             cell.outputs = []
             cell.execution_count = None
-    return nbformat.writes(nb) + "\n"
+    out: str = nbformat.writes(nb)
+    return out + "\n"
 
 
 def render(path: Path, where: str) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,12 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("grade", help="grade a submission folder")
     _add_selection(g)
-    g.add_argument("--submission", type=Path, default=None,
-                   help="folder laid out like exercises/ (default: ./exercises); e.g. solutions")
+    g.add_argument(
+        "--submission",
+        type=Path,
+        default=None,
+        help="folder laid out like exercises/ (default: ./exercises); e.g. solutions",
+    )
     g.add_argument("--format", "-f", choices=["text", "json"], default="text", help="report format")
     g.add_argument("--output", "-o", type=Path, help="write the report to this file as well")
-    g.add_argument("--fail-under", type=float, metavar="PCT",
-                   help="exit with 1 when the score is below PCT percent (for CI)")
+    g.add_argument(
+        "--fail-under", type=float, metavar="PCT", help="exit with 1 when the score is below PCT percent (for CI)"
+    )
     g.add_argument("--jobs", "-j", type=int, default=None, help="kernels to run at once (default: CPU count)")
     g.add_argument("--time-limit", type=float, metavar="S", help="override every exercise's load time limit")
     g.add_argument("--call-time-limit", type=float, metavar="S", help="override the limit on each call")
@@ -69,12 +75,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
         value = getattr(args, flag)
         if value is not None and value <= 0:
             raise UsageError(f"--{flag.replace('_', '-')} must be positive")
-    exercises = curriculum.with_limits(exercises, time_limit=args.time_limit,
-                                       call_time_limit=args.call_time_limit, memory_mb=args.memory_mb)
+    exercises = curriculum.with_limits(
+        exercises, time_limit=args.time_limit, call_time_limit=args.call_time_limit, memory_mb=args.memory_mb
+    )
     submission = (args.submission or default_submission()).resolve()
     if not submission.is_dir():
-        raise UsageError(f"the submission folder {submission} does not exist; pass --submission DIR "
-                         "(a folder laid out like exercises/)")
+        raise UsageError(
+            f"the submission folder {submission} does not exist; pass --submission DIR "
+            "(a folder laid out like exercises/)"
+        )
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     report = grade(exercises, submission, jobs=args.jobs)
@@ -84,7 +93,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         args.output.write_text(rendered, encoding="utf-8")
     if args.format == "text" or args.output:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        sys.stdout.write(text.render(report, color=color))
+        width = shutil.get_terminal_size((100, 24)).columns
+        sys.stdout.write(text.render(report, width=width, color=color))
     else:
         sys.stdout.write(rendered)
     if report.grader_errors:
@@ -140,5 +150,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         print("grader: internal error (not your fault); no grade was produced.", file=sys.stderr)
         return EXIT_GRADER
-
-

@@ -209,8 +209,7 @@ def _decode_values(obj: dict[str, Any]) -> Any:
 def _encode_index(idx: Any) -> dict[str, Any]:
     pd = _module("pandas")
     if type(idx) is pd.RangeIndex:
-        return {TAG: "rangeindex", "start": idx.start, "stop": idx.stop, "step": idx.step,
-                "name": encode(idx.name)}
+        return {TAG: "rangeindex", "start": idx.start, "stop": idx.stop, "step": idx.step, "name": encode(idx.name)}
     if isinstance(idx, pd.MultiIndex):
         return {TAG: "multiindex", "tuples": [encode(t) for t in idx.tolist()], "names": encode(list(idx.names))}
     return {TAG: "index", "values": _encode_values(pd.Series(idx)), "name": encode(idx.name)}

@@ -108,7 +108,20 @@ def suite_path(ex: Exercise) -> Path:
     return suites_root() / ex.stage / f"test_{ex.id}.py"
 
 
-def with_limits(exercises: list[Exercise], **overrides: float | None) -> list[Exercise]:
+def with_limits(
+    exercises: list[Exercise],
+    time_limit: float | None = None,
+    call_time_limit: float | None = None,
+    memory_mb: int | None = None,
+) -> list[Exercise]:
     """The same exercises with some limits replaced (from command-line flags)."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    return [replace(e, limits=replace(e.limits, **given)) for e in exercises] if given else exercises
+
+    def override(lim: Limits) -> Limits:
+        return Limits(
+            time_limit=lim.time_limit if time_limit is None else time_limit,
+            call_time_limit=lim.call_time_limit if call_time_limit is None else call_time_limit,
+            memory_mb=lim.memory_mb if memory_mb is None else memory_mb,
+            cpu_seconds=lim.cpu_seconds,
+        )
+
+    return [replace(e, limits=override(e.limits)) for e in exercises]

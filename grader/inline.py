@@ -32,7 +32,7 @@ def _fresh_agent() -> tuple[types.ModuleType, list[dict[str, Any]]]:
 
 def _ipython_ns() -> dict[str, Any] | None:
     ip = sys.modules.get("IPython")
-    shell = ip.get_ipython() if ip is not None else None  # type: ignore[attr-defined]
+    shell = ip.get_ipython() if ip is not None else None
     return shell.user_ns if shell is not None else None
 
 
@@ -77,11 +77,15 @@ class LocalProvider:
 
 
 def _find_module(ex: Exercise, path: str | Path | None) -> Path:
-    candidates = [Path(path)] if path is not None else [
-        Path.cwd() / ex.file,
-        Path.cwd() / "exercises" / ex.stage / ex.file,
-        curriculum.MANIFEST.parent.parent / "exercises" / ex.stage / ex.file,
-    ]
+    candidates = (
+        [Path(path)]
+        if path is not None
+        else [
+            Path.cwd() / ex.file,
+            Path.cwd() / "exercises" / ex.stage / ex.file,
+            curriculum.MANIFEST.parent.parent / "exercises" / ex.stage / ex.file,
+        ]
+    )
     for c in candidates:
         if c.is_file():
             return c.resolve()
@@ -114,8 +118,14 @@ def run_check(exercise: str, namespace: dict[str, Any] | None = None, path: str 
     )
 
 
-_COLORS = {Status.PASSED: "#1a7f37", Status.FAILED: "#9a6700", Status.ERROR: "#cf222e",
-           Status.TIMEOUT: "#cf222e", Status.NOT_ATTEMPTED: "#6e7781", Status.GRADER_ERROR: "#8250df"}
+_COLORS = {
+    Status.PASSED: "#1a7f37",
+    Status.FAILED: "#9a6700",
+    Status.ERROR: "#cf222e",
+    Status.TIMEOUT: "#cf222e",
+    Status.NOT_ATTEMPTED: "#6e7781",
+    Status.GRADER_ERROR: "#8250df",
+}
 
 
 def to_html(report: GradeReport) -> str:
@@ -130,14 +140,19 @@ def to_html(report: GradeReport) -> str:
                 f"<td><pre style='white-space:pre-wrap;margin:0'>{html.escape(t.message)}</pre></td></tr>"
             )
     e = report.exercises[0]
-    head = (f"<b>{html.escape(e.key)}</b>: {e.points:g} / {e.max_points:g} points "
-            f"(<span style='color:{_COLORS[e.status]}'>{html.escape(e.status.value)}</span>)")
-    return (f"<div class='grader-check'><p>{head}</p><table><thead><tr><th>test</th><th>status</th>"
-            f"<th>points</th><th>message</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+    head = (
+        f"<b>{html.escape(e.key)}</b>: {e.points:g} / {e.max_points:g} points "
+        f"(<span style='color:{_COLORS[e.status]}'>{html.escape(e.status.value)}</span>)"
+    )
+    return (
+        f"<div class='grader-check'><p>{head}</p><table><thead><tr><th>test</th><th>status</th>"
+        f"<th>points</th><th>message</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
-def check(exercise: str, namespace: dict[str, Any] | None = None, path: str | Path | None = None,
-          quiet: bool = False) -> GradeReport | None:
+def check(
+    exercise: str, namespace: dict[str, Any] | None = None, path: str | Path | None = None, quiet: bool = False
+) -> GradeReport | None:
     """Run the hidden suite of ``exercise`` against this notebook (or module) and show a table."""
     from grader.report import text
 

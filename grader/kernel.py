@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import json
+import logging
 import math
 import os
 import re
@@ -30,6 +31,7 @@ from typing import Any, TypeVar
 import nbformat
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
@@ -38,6 +40,11 @@ from grader.data import Exercise, Kind, Limits
 from grader.remote import KernelDied, LearnerError, LearnerTimeout, LoadFailed
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
+# nbclient logs timeouts and dead kernels as errors; the report says it better, so keep them out of the terminal.
+_nbclient_log = logging.getLogger("grader.nbclient")
+_nbclient_log.addHandler(logging.NullHandler())
+_nbclient_log.propagate = False
 
 MIME = "application/x-grader-reply+json"
 _HERE = Path(__file__).parent
@@ -45,8 +52,14 @@ _BOOT_SOURCES = (
     (_HERE / "codec.py").read_text(encoding="utf-8"),
     (_HERE / "_agent.py").read_text(encoding="utf-8"),
 )
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-               "NUMEXPR_NUM_THREADS", "TORCH_NUM_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "TORCH_NUM_THREADS",
+)
 ISOLATION = "rlimits (address space, CPU time, file size); own process group"
 
 
@@ -72,8 +85,15 @@ class LoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self.loop.set_exception_handler(self._quiet)
         self._thread = threading.Thread(target=self.loop.run_forever, name="grader-kernels", daemon=True)
         self._thread.start()
+
+    @staticmethod
+    def _quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        # Log without formatting a traceback: on CPython 3.11, formatting one here (it parses
+        # source with `ast`) while the main thread compiles a suite can raise SystemError.
+        _log.debug("kernel loop: %s %r", context.get("message"), context.get("exception"))
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
@@ -88,7 +108,7 @@ class LoopThread:
             self.loop.close()
 
 
-class _Specs(KernelSpecManager):  # type: ignore[misc]
+class _Specs(KernelSpecManager):
     """A kernelspec for the limited launcher, without touching the user's kernelspecs."""
 
     def __init__(self, argv: list[str]) -> None:
@@ -139,27 +159,54 @@ class KernelSession:
 
     # --- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
-        shutil.copytree(self._source.parent, self.workdir,
-                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc"))
+        shutil.copytree(
+            self._source.parent,
+            self.workdir,
+            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc"),
+        )
         if self._datasets is not None and self._datasets.is_dir():
             (self._tmp / "datasets").symlink_to(self._datasets, target_is_directory=True)
         lim = self.limits
         rlimits = {"as": lim.memory_mb * 2**20, "cpu": lim.cpu_seconds, "fsize": 512 * 2**20}
-        specs = _Specs([sys.executable, str(_HERE / "_launch.py"), json.dumps(rlimits), "--",
-                      sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                      "--HistoryManager.enabled=False"])
+        specs = _Specs(
+            [
+                sys.executable,
+                str(_HERE / "_launch.py"),
+                json.dumps(rlimits),
+                "--",
+                sys.executable,
+                "-m",
+                "ipykernel_launcher",
+                "-f",
+                "{connection_file}",
+                "--HistoryManager.enabled=False",
+            ]
+        )
         # IPC sockets in the private temp folder: no TCP port is opened for the kernel.
-        km = AsyncKernelManager(kernel_name="grader", kernel_spec_manager=specs, transport="ipc",
-                                ip=str(self._tmp / "ipc"), connection_file=str(self._tmp / "kernel.json"))
+        km = AsyncKernelManager(
+            kernel_name="grader",
+            kernel_spec_manager=specs,
+            transport="ipc",
+            ip=str(self._tmp / "ipc"),
+            connection_file=str(self._tmp / "kernel.json"),
+        )
         nb = nbformat.v4.new_notebook()
         self.client = NotebookClient(
-            nb, km=km, allow_errors=True, shutdown_kernel="immediate", startup_timeout=60,
-            iopub_timeout=5, record_timing=False, coalesce_streams=False,
+            nb,
+            km=km,
+            allow_errors=True,
+            shutdown_kernel="immediate",
+            startup_timeout=60,
+            iopub_timeout=5,
+            record_timing=False,
+            coalesce_streams=False,
             resources={"metadata": {"path": str(self.workdir)}},
+            log=_nbclient_log,
         )
         with open(self._tmp / "kernel.log", "wb") as log:
-            await self.client.async_start_new_kernel(cwd=str(self.workdir), env=kernel_env(self.workdir),
-                                                     stdout=subprocess.DEVNULL, stderr=log)
+            await self.client.async_start_new_kernel(
+                cwd=str(self.workdir), env=kernel_env(self.workdir), stdout=subprocess.DEVNULL, stderr=log
+            )
         await self.client.async_start_new_kernel_client()
         provisioner = getattr(km, "provisioner", None)
         self.pid = getattr(getattr(provisioner, "process", None), "pid", None)
@@ -177,8 +224,9 @@ class KernelSession:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     # --- executing code -----------------------------------------------------------------------
-    async def _run(self, source: str, timeout: float, index: int | None = None,
-                   store_history: bool = False) -> NotebookNode:
+    async def _run(
+        self, source: str, timeout: float, index: int | None = None, store_history: bool = False
+    ) -> NotebookNode:
         """Execute one cell; raise LearnerTimeout or KernelDied. Errors stay in the outputs."""
         client = self.client
         if client is None or self.dead:
@@ -192,6 +240,9 @@ class KernelSession:
         try:
             return await client.async_execute_cell(cell, index, store_history=store_history)
         except CellTimeoutError:
+            # nbclient leaves its output reader running after a timeout; it would steal the
+            # next call's messages, so stop it before anything else reads the channel.
+            _cancel_leftover_polls(client)
             await self._recover_after_timeout()
             raise LearnerTimeout(f"stopped after {client.timeout} s") from None
         except DeadKernelError:
@@ -203,7 +254,7 @@ class KernelSession:
         if self.client is None or self.client.km is None:
             return
         with contextlib.suppress(Exception):
-            await self.client.km.interrupt_kernel()
+            await ensure_async(self.client.km.interrupt_kernel())
         try:
             await asyncio.wait_for(self._ping(), timeout=3)
         except Exception:
@@ -218,8 +269,11 @@ class KernelSession:
 
     @staticmethod
     def _reply(cell: NotebookNode) -> dict[str, Any] | None:
-        replies = [o["data"][MIME] for o in cell.outputs
-                   if o.get("output_type") == "display_data" and MIME in o.get("data", {})]
+        replies = [
+            o["data"][MIME]
+            for o in cell.outputs
+            if o.get("output_type") == "display_data" and MIME in o.get("data", {})
+        ]
         return dict(replies[-1]) if replies else None
 
     async def _agent(self, code: str, timeout: float) -> dict[str, Any]:
@@ -228,8 +282,9 @@ class KernelSession:
         if reply is None:
             errors = [o for o in cell.outputs if o.get("output_type") == "error"]
             what = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else "no reply"
-            raise KernelDied(f"the kernel stopped answering the grader ({what}); "
-                             "does your code exit, or change sys.modules?")
+            raise KernelDied(
+                f"the kernel stopped answering the grader ({what}); does your code exit, or change sys.modules?"
+            )
         return reply
 
     # --- loading ------------------------------------------------------------------------------
@@ -238,8 +293,9 @@ class KernelSession:
         deadline = time.monotonic() + self.limits.time_limit
         path = self.workdir / self.exercise.file
         if self.exercise.kind is Kind.MODULE:
-            reply = await self._agent(_agent_call("load_module", str(path), path.stem, self.display),
-                                      self.limits.time_limit)
+            reply = await self._agent(
+                _agent_call("load_module", str(path), path.stem, self.display), self.limits.time_limit
+            )
             if "error" in reply:
                 err = LearnerError(reply["error"], f"Importing {self.display}")
                 raise LoadFailed(err.render(), err)
@@ -265,13 +321,15 @@ class KernelSession:
         self.client.nb = nbformat.v4.new_notebook()
 
     async def request(self, req: dict[str, Any]) -> dict[str, Any]:
-        return await self._agent(_agent_call("handle", json.dumps(req, allow_nan=False)),
-                                 self.limits.call_time_limit)
+        return await self._agent(_agent_call("handle", json.dumps(req, allow_nan=False)), self.limits.call_time_limit)
 
 
 def _cancel_leftover_polls(client: NotebookClient) -> None:
     """nbclient leaves its kernel-alive poll running after a timeout; stop it before the client goes."""
+    current = asyncio.current_task()
     for task in asyncio.all_tasks():
+        if task is current:
+            continue
         coro = task.get_coro()
         frame = getattr(coro, "cr_frame", None)
         if frame is not None and frame.f_locals.get("self") is client:
@@ -290,14 +348,17 @@ def read_notebook(path: Path, display: str) -> NotebookNode:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise LoadFailed(f"{display} is not valid notebook JSON (line {exc.lineno}: {exc.msg}); "
-                         "was it edited outside Jupyter? Restore it with `git checkout` and redo your edits.") from None
+        raise LoadFailed(
+            f"{display} is not valid notebook JSON (line {exc.lineno}: {exc.msg}); "
+            "was it edited outside Jupyter? Restore it with `git checkout` and redo your edits."
+        ) from None
     major = data.get("nbformat") if isinstance(data, dict) else None
     if major != 4:
-        raise LoadFailed(f"{display} is in notebook format {major}; open and save it in a current Jupyter "
-                         "to convert it to format 4.")
+        raise LoadFailed(
+            f"{display} is in notebook format {major}; open and save it in a current Jupyter to convert it to format 4."
+        )
     try:
-        nb = nbformat.reads(raw, as_version=4)
+        nb: NotebookNode = nbformat.reads(raw, as_version=4)
         nbformat.validate(nb)
     except Exception as exc:
         detail = _NBFORMAT_HINT.sub(" ", str(exc))[:300]

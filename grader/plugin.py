@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -63,8 +63,12 @@ def classify(exc: BaseException | None) -> tuple[Status, str, str, int | None]:
     if isinstance(exc, LearnerTimeout):
         return Status.TIMEOUT, f"Your code ran too long and was stopped ({exc}). Is there an endless loop?", "", None
     if isinstance(exc, KernelDied):
-        return (Status.ERROR, f"Your code stopped the kernel: {exc}. Does it call exit(), or use too much memory?",
-                "", None)
+        return (
+            Status.ERROR,
+            f"Your code stopped the kernel: {exc}. Does it call exit(), or use too much memory?",
+            "",
+            None,
+        )
     if isinstance(exc, NotDefined):
         if exc.placeholder:
             return Status.NOT_ATTEMPTED, f"Not attempted yet: {exc}", "", None
@@ -142,7 +146,7 @@ class Collector:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Iterator[None] | Any:
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         if call.when == "teardown" or (call.when == "setup" and call.excinfo is None):
             return report
@@ -170,4 +174,3 @@ class Collector:
             )
         )
         return report
-

@@ -83,8 +83,9 @@ class LearnerError(Exception):
 class NotDefined(Exception):
     """A name the suite needs is not defined in the learner's namespace."""
 
-    def __init__(self, name: str, kind: str, note: str = "", placeholder: bool = False,
-                 after_error: bool = False) -> None:
+    def __init__(
+        self, name: str, kind: str, note: str = "", placeholder: bool = False, after_error: bool = False
+    ) -> None:
         self.name = name
         self.placeholder = placeholder
         self.after_error = after_error
@@ -143,9 +144,7 @@ class Session:
             note, placeholder, after_error = self.transport.missing_name_note()
             raise NotDefined(name, self.transport.kind, note, placeholder, after_error)
         if "missing_attr" in reply:
-            raise MissingAttribute(
-                f"Your {reply.get('type', '')} object has no attribute `{reply['missing_attr']}`."
-            )
+            raise MissingAttribute(f"Your {reply.get('type', '')} object has no attribute `{reply['missing_attr']}`.")
         raise GraderFault(f"unexpected reply from the kernel agent: {sorted(reply)}")
 
     def _make_ref(self, obj: dict[str, Any]) -> RemoteRef:
@@ -190,8 +189,9 @@ class RemoteRef:
     def __repr__(self) -> str:
         return f"<remote {self.type_name} #{self._id}>"
 
-    def _call(self, op: str, action: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None,
-              **extra: Any) -> Any:
+    def _call(
+        self, op: str, action: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None, **extra: Any
+    ) -> Any:
         __tracebackhide__ = True
         req = {
             "op": op,
@@ -237,9 +237,7 @@ class _Method:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
-        return self._ref._call(
-            "callmethod", f"`{self._ref._label}.{self._name}(...)`", args, kwargs, name=self._name
-        )
+        return self._ref._call("callmethod", f"`{self._ref._label}.{self._name}(...)`", args, kwargs, name=self._name)
 
     def __repr__(self) -> str:
         return f"<remote method {self._ref.type_name}.{self._name}>"

@@ -43,12 +43,18 @@ class KernelTransport:
         ks = self._ks
         if ks.placeholders:
             cells = ", ".join(str(i) for i in ks.placeholders)
-            return (f"Cell {cells} of {ks.display} still holds the `...` placeholder: write your code there.",
-                    True, False)
+            return (
+                f"Cell {cells} of {ks.display} still holds the `...` placeholder: write your code there.",
+                True,
+                False,
+            )
         if ks.failed_cell is not None:
             index, err = ks.failed_cell
-            return (f"Cell {index} raised {err.exception_type}: {err.message}, so the cells after it did not run.",
-                    False, True)
+            return (
+                f"Cell {index} raised {err.exception_type}: {err.message}, so the cells after it did not run.",
+                False,
+                True,
+            )
         return "", False, False
 
 
@@ -90,12 +96,16 @@ class KernelPool:
             await ks.load()
         except LearnerTimeout as exc:
             await ks.close()
-            raise LoadFailed(f"Running {ex.relpath} took too long and was stopped: {exc}. "
-                             "Is there an endless loop, or an input() call?", timed_out=True) from None
+            raise LoadFailed(
+                f"Running {ex.relpath} took too long and was stopped: {exc}. "
+                "Is there an endless loop, or an input() call?",
+                timed_out=True,
+            ) from None
         except KernelDied as exc:
             await ks.close()
-            raise LoadFailed(f"Running {ex.relpath} stopped the kernel ({exc}). Does it call exit(), "
-                             "or use too much memory?") from None
+            raise LoadFailed(
+                f"Running {ex.relpath} stopped the kernel ({exc}). Does it call exit(), or use too much memory?"
+            ) from None
         except LoadFailed:
             await ks.close()
             raise
@@ -147,11 +157,16 @@ def run_suites(exercises: list[Exercise], provider: SessionProvider) -> dict[str
     if paths:
         args = [
             *paths,
-            "-c", str(Path(__file__).with_name("suites") / "pytest.ini"),
-            "--rootdir", str(suites_root()),
-            "-p", "no:cacheprovider",
-            "-p", "no:terminal",
-            "-p", "no:randomly",
+            "-c",
+            str(Path(__file__).with_name("suites") / "pytest.ini"),
+            "--rootdir",
+            str(suites_root()),
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:terminal",
+            "-p",
+            "no:randomly",
             "--import-mode=importlib",
             "--capture=no",
         ]
@@ -162,8 +177,12 @@ def run_suites(exercises: list[Exercise], provider: SessionProvider) -> dict[str
     return {ex.key: (collector.outcomes[ex.key], collector.problems[ex.key]) for ex in exercises}
 
 
-def assemble(exercises: list[Exercise], runs: dict[str, tuple[list[TestOutcome], list[str]]],
-             durations: dict[str, float], load_messages: dict[str, str]) -> list[ExerciseResult]:
+def assemble(
+    exercises: list[Exercise],
+    runs: dict[str, tuple[list[TestOutcome], list[str]]],
+    durations: dict[str, float],
+    load_messages: dict[str, str],
+) -> list[ExerciseResult]:
     results = []
     for ex in exercises:
         outcomes, problems = runs[ex.key]
@@ -172,12 +191,21 @@ def assemble(exercises: list[Exercise], runs: dict[str, tuple[list[TestOutcome],
             problems.append(f"the suite's points add up to {total:g}, but the manifest gives {ex.points}")
         outcomes = list(outcomes)
         for problem in problems:
-            outcomes.append(TestOutcome(name="suite", status=Status.GRADER_ERROR, points=0.0, max_points=0.0,
-                                        message=problem))
-        results.append(ExerciseResult(key=ex.key, stage=ex.stage, file=ex.file, kind=ex.kind,
-                                      max_points=float(ex.points), tests=outcomes,
-                                      load_message=load_messages.get(ex.key, ""),
-                                      duration=round(durations.get(ex.key, 0.0), 3)))
+            outcomes.append(
+                TestOutcome(name="suite", status=Status.GRADER_ERROR, points=0.0, max_points=0.0, message=problem)
+            )
+        results.append(
+            ExerciseResult(
+                key=ex.key,
+                stage=ex.stage,
+                file=ex.file,
+                kind=ex.kind,
+                max_points=float(ex.points),
+                tests=outcomes,
+                load_message=load_messages.get(ex.key, ""),
+                duration=round(durations.get(ex.key, 0.0), 3),
+            )
+        )
     return results
 
 

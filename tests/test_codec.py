@@ -20,7 +20,12 @@ def roundtrip(value: object) -> object:
 
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(), st.binary(),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(),
+    st.binary(),
     st.complex_numbers(allow_nan=False),
 )
 values = st.recursive(

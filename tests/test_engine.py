@@ -25,8 +25,11 @@ def solution_text(ex: curriculum.Exercise) -> str:  # type: ignore[name-defined]
 
 
 def digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_infinite_loop_at_import_times_out_and_the_rest_is_graded(make_submission: SubmissionMaker) -> None:
@@ -110,8 +113,9 @@ def test_monkeypatching_the_checks_in_the_kernel_changes_nothing(make_submission
         "builtins.AssertionError = type('AssertionError', (Exception,), {})\n"
         "print('========== 99 passed in 0.01s ==========')\n"
     )
-    honest = result_of(grade([MODULE], make_submission({MODULE.relpath: apply(mutant, SOLUTIONS / MODULE.relpath)})),
-                       MODULE)
+    honest = result_of(
+        grade([MODULE], make_submission({MODULE.relpath: apply(mutant, SOLUTIONS / MODULE.relpath)})), MODULE
+    )
     patched_text = apply(mutant, SOLUTIONS / MODULE.relpath) + "\n" + patches
     patched = result_of(grade([MODULE], make_submission({MODULE.relpath: patched_text})), MODULE)
     assert patched.points == honest.points < patched.max_points

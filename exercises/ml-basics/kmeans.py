@@ -73,6 +73,11 @@ class KMeans:
     ``fit`` raises ``RuntimeError``.
     """
 
+    cluster_centers_: np.ndarray
+    labels_: np.ndarray
+    inertia_: float
+    n_iter_: int
+
     def __init__(
         self,
         n_clusters: int = 8,

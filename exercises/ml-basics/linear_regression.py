@@ -68,6 +68,9 @@ class LinearRegression:
     - ``predict`` before ``fit`` raises ``RuntimeError``.
     """
 
+    coef_: np.ndarray
+    intercept_: float
+
     def __init__(
         self,
         method: str = "normal",

@@ -41,29 +41,35 @@ def render_to(console: Console, report: GradeReport) -> None:
     for e in report.exercises:
         passed = sum(t.status is Status.PASSED for t in e.tests)
         counted = sum(t.max_points > 0 for t in e.tests)
-        table.add_row(e.key, Text(f"{MARK[e.status]} {e.status.value}", style=STYLE[e.status]),
-                      f"{_points(e.points)} / {_points(e.max_points)}", f"{passed} / {counted}")
+        table.add_row(
+            e.key,
+            Text(f"{MARK[e.status]} {e.status.value}", style=STYLE[e.status]),
+            f"{_points(e.points)} / {_points(e.max_points)}",
+            f"{passed} / {counted}",
+        )
     table.add_section()
-    table.add_row("total", "", f"{_points(report.points)} / {_points(report.max_points)}",
-                  f"{report.percent:.0f}%", style="bold")
+    table.add_row(
+        "total", "", f"{_points(report.points)} / {_points(report.max_points)}", f"{report.percent:.0f}%", style="bold"
+    )
     console.print(table)
     for e in report.exercises:
         bad = [t for t in e.tests if t.status not in (Status.PASSED, Status.NOT_ATTEMPTED)]
         if not bad:
             continue
         console.print(Text(f"\n{e.key}", style="bold"))
+        blocked = [t for t in bad if e.load_message and t.message == e.load_message]
         if e.load_message:
             console.print(Text(e.load_message, style="red"))
-        shown = set()
+        if blocked:
+            console.print(Text(f"  {len(blocked)} test(s) could not run because of this.", style="dim"))
         for t in bad:
-            if t.message in shown and e.load_message:
+            if t in blocked:
                 continue
-            shown.add(t.message)
             head = Text(f"  {MARK[t.status]} {t.name}", style=STYLE[t.status])
             head.append(f"  ({t.status.value}, {_points(t.max_points)} pt)", style="dim")
-            if t.location:
-                head.append(f"  at {t.location}", style="dim")
             console.print(head)
+            if t.location:
+                console.print(Text(f"      at {t.location}", style="dim"))
             for line in t.message.splitlines():
                 console.print(Text(f"      {line}"))
     attempted = [e for e in report.exercises if e.status is Status.NOT_ATTEMPTED]
@@ -71,14 +77,16 @@ def render_to(console: Console, report: GradeReport) -> None:
         names = ", ".join(e.key for e in attempted)
         console.print(Text(f"\nNot attempted yet: {names}", style="dim"))
     if report.grader_errors:
-        console.print(Text("\nThe grader itself failed on some tests (not your fault); please report this.",
-                           style="bold magenta"))
+        console.print(
+            Text("\nThe grader itself failed on some tests (not your fault); please report this.", style="bold magenta")
+        )
     console.print(Text(f"\nIsolation: {report.isolation}. Graded in {report.duration:.1f} s.", style="dim"))
 
 
-def render(report: GradeReport, width: int = 100, color: bool = False) -> str:
+def render(report: GradeReport, width: int | None = 100, color: bool = False) -> str:
     buf = io.StringIO()
-    console = Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
-                      highlight=False)
+    console = Console(
+        file=buf, width=width, force_terminal=color, color_system="standard" if color else None, highlight=False
+    )
     render_to(console, report)
     return buf.getvalue()

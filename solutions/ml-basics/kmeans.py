@@ -73,6 +73,11 @@ class KMeans:
     ``fit`` raises ``RuntimeError``.
     """
 
+    cluster_centers_: np.ndarray
+    labels_: np.ndarray
+    inertia_: float
+    n_iter_: int
+
     def __init__(
         self,
         n_clusters: int = 8,
@@ -151,7 +156,9 @@ class KMeans:
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
         if not 1 <= self.n_clusters <= X.shape[0]:
-            raise ValueError(f"n_clusters must be between 1 and n_samples={X.shape[0]}, got {self.n_clusters}")
+            raise ValueError(
+                f"n_clusters must be between 1 and n_samples={X.shape[0]}, got {self.n_clusters}"
+            )
         if self.max_iter < 1 or self.tol < 0:
             raise ValueError("max_iter must be >= 1 and tol >= 0")
         rng = np.random.default_rng(self.random_state)
@@ -203,6 +210,8 @@ class KMeans:
             raise RuntimeError("This KMeans instance is not fitted yet; call fit first")
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.cluster_centers_.shape[1]:
-            raise ValueError(f"X must have shape (n_samples, {self.cluster_centers_.shape[1]}), got {X.shape}")
+            raise ValueError(
+                f"X must have shape (n_samples, {self.cluster_centers_.shape[1]}), got {X.shape}"
+            )
         return self._assign(X, self.cluster_centers_)[0]
         # END SOLUTION

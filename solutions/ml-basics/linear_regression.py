@@ -68,6 +68,9 @@ class LinearRegression:
     - ``predict`` before ``fit`` raises ``RuntimeError``.
     """
 
+    coef_: np.ndarray
+    intercept_: float
+
     def __init__(
         self,
         method: str = "normal",
@@ -158,5 +161,6 @@ class LinearRegression:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.coef_.shape[0]:
             raise ValueError(f"X must have shape (n_samples, {self.coef_.shape[0]}), got {X.shape}")
-        return X @ self.coef_ + self.intercept_
+        y_pred: np.ndarray = X @ self.coef_ + self.intercept_
+        return y_pred
         # END SOLUTION

@@ -128,8 +128,7 @@ def _scores(value: Any) -> np.ndarray:
         fail(f"`cv_scores` should hold numbers, but it has dtype {arr.dtype}.")
     if arr.shape != (5,):
         fail(
-            f"`cv_scores` has shape {arr.shape}, expected (5,): one accuracy per fold of a 5-fold "
-            "cross-validation.",
+            f"`cv_scores` has shape {arr.shape}, expected (5,): one accuracy per fold of a 5-fold cross-validation.",
             hint="Pass cv=5 to cross_val_score: cross_val_score(model, X_train, y_train, cv=5).",
         )
     return arr.astype(np.float64)
@@ -160,8 +159,7 @@ def test_model_is_a_pipeline(sub):
     steps = _steps(sub.model)
     if len(steps) < 2:
         fail(
-            f"`model` is a Pipeline with {len(steps)} step(s); it needs at least two: "
-            "a scaler, then a classifier.",
+            f"`model` is a Pipeline with {len(steps)} step(s); it needs at least two: a scaler, then a classifier.",
             hint=PIPELINE_HINT,
         )
 

@@ -6,6 +6,7 @@ properties (reproducibility, distinct seeds, spreading), so any faithful use of 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,9 @@ _LLOYD = (
     "ties), move each centre to the mean of its samples, stop once no centre moved more than tol. "
     "Then set labels_ and inertia_ from one more assignment to the final centres."
 )
-_SQUARED = "inertia_ is the sum of squared distances: sum((X - cluster_centers_[labels_]) ** 2), not their square roots."
+_SQUARED = (
+    "inertia_ is the sum of squared distances: sum((X - cluster_centers_[labels_]) ** 2), not their square roots."
+)
 
 
 # ---------------------------------------------------------------- reference (grader side)
@@ -57,7 +60,9 @@ def _lloyd(X: np.ndarray, init: np.ndarray, max_iter: int = 300, tol: float = 1e
     return {"centers": centers, "labels": labels, "inertia": float(d2.sum()), "n_iter": n_iter}
 
 
-def _blobs(rng: np.random.Generator, centres: list[tuple[float, float]], sizes: list[int], std: float) -> np.ndarray:
+def _blobs(
+    rng: np.random.Generator, centres: Sequence[tuple[float, float]], sizes: Sequence[int], std: float
+) -> np.ndarray:
     return np.vstack([rng.normal(c, std, size=(n, 2)) for c, n in zip(centres, sizes, strict=True)])
 
 
@@ -101,12 +106,18 @@ def test_fit_from_given_centres_matches_lloyd(sub: Any, rng: np.random.Generator
     if np.isnan(got["centers"]).any():
         fail("`cluster_centers_` contains NaN.", hint="An empty cluster must keep its previous centre.")
     assert_close(got["centers"], exp["centers"], rtol=1e-9, atol=1e-12, name="cluster_centers_", hint=_LLOYD)
-    assert_equal(got["labels"], exp["labels"], name="labels_",
-                 hint="labels_ is the assignment of X to the final cluster_centers_ (the same as predict(X)), "
-                 "not the assignment made before the last update.")
+    assert_equal(
+        got["labels"],
+        exp["labels"],
+        name="labels_",
+        hint="labels_ is the assignment of X to the final cluster_centers_ (the same as predict(X)), "
+        "not the assignment made before the last update.",
+    )
     if np.isclose(got["inertia"], np.sqrt(((X - exp["centers"][exp["labels"]]) ** 2).sum(axis=1)).sum()):
-        fail(f"`inertia_` is the sum of distances ({got['inertia']:.6g}), expected {exp['inertia']:.6g}.",
-             hint=_SQUARED)
+        fail(
+            f"`inertia_` is the sum of distances ({got['inertia']:.6g}), expected {exp['inertia']:.6g}.",
+            hint=_SQUARED,
+        )
     assert_close(got["inertia"], exp["inertia"], rtol=1e-9, name="inertia_", hint=_SQUARED)
 
 
@@ -117,15 +128,30 @@ def test_n_iter_counts_iterations_and_stops_at_tol(sub: Any) -> None:
     means = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
     X = np.vstack([m + offsets for m in means])
     for init, tol, max_iter, expected, why in (
-        (means, 0.0, 300, 1,
-         "Started at the cluster means with tol=0, no centre moves in the first iteration, and 0 <= tol "
-         "stops it: n_iter_ is 1. The test is `max shift <= tol`, not `<`."),
-        (means + 0.5, 0.0, 300, 2,
-         "Started 0.5 away from the cluster means with tol=0: iteration 1 moves the centres onto the means, "
-         "iteration 2 moves nothing and stops, so n_iter_ is 2. Stop as soon as max shift <= tol."),
-        (means + 0.5, 1.0, 300, 1,
-         "Started 0.5 away from the cluster means with tol=1.0: the first move is sqrt(0.5) < tol, so it "
-         "stops after 1 iteration. tol is an absolute distance in the units of X."),
+        (
+            means,
+            0.0,
+            300,
+            1,
+            "Started at the cluster means with tol=0, no centre moves in the first iteration, and 0 <= tol "
+            "stops it: n_iter_ is 1. The test is `max shift <= tol`, not `<`.",
+        ),
+        (
+            means + 0.5,
+            0.0,
+            300,
+            2,
+            "Started 0.5 away from the cluster means with tol=0: iteration 1 moves the centres onto the "
+            "means, iteration 2 moves nothing and stops, so n_iter_ is 2. Stop as soon as max shift <= tol.",
+        ),
+        (
+            means + 0.5,
+            1.0,
+            300,
+            1,
+            "Started 0.5 away from the cluster means with tol=1.0: the first move is sqrt(0.5) < tol, so it "
+            "stops after 1 iteration. tol is an absolute distance in the units of X.",
+        ),
     ):
         got = _fit(sub, X, 3, init=init, tol=tol, max_iter=max_iter)
         if got["n_iter"] == max_iter:
@@ -135,16 +161,21 @@ def test_n_iter_counts_iterations_and_stops_at_tol(sub: Any) -> None:
                 "<= tol (with <=, so tol=0 stops as soon as nothing moves).",
             )
         assert_equal(got["n_iter"], expected, name=f"n_iter_ (tol={tol})", hint=why)
-        assert_close(got["centers"], means, rtol=0, atol=1e-12, name=f"cluster_centers_ (tol={tol})",
-                     hint=_LLOYD)
+        assert_close(got["centers"], means, rtol=0, atol=1e-12, name=f"cluster_centers_ (tol={tol})", hint=_LLOYD)
     # far from converged, max_iter caps the loop
     Y = _blobs(np.random.default_rng(7), [(0, 0), (3, 0)], [30, 30], std=1.5)
     start = np.array([[-3.0, 0.0], [-2.0, 0.0]])  # needs 7 iterations to converge with tol=0
     exp = _lloyd(Y, start, max_iter=3, tol=0.0)
     got = _fit(sub, Y, 2, init=start, max_iter=3, tol=0.0)
     assert_equal(got["n_iter"], 3, name="n_iter_ (max_iter=3)", hint="Run at most max_iter iterations.")
-    assert_close(got["centers"], exp["centers"], rtol=1e-9, atol=1e-12, name="cluster_centers_ (max_iter=3)",
-                 hint="With max_iter=3, do exactly 3 assign-and-update iterations. " + _LLOYD)
+    assert_close(
+        got["centers"],
+        exp["centers"],
+        rtol=1e-9,
+        atol=1e-12,
+        name="cluster_centers_ (max_iter=3)",
+        hint="With max_iter=3, do exactly 3 assign-and-update iterations. " + _LLOYD,
+    )
 
 
 @pytest.mark.points(1)
@@ -154,13 +185,21 @@ def test_inertia_never_increases(sub: Any, rng: np.random.Generator) -> None:
     inertias = []
     for max_iter in range(1, 7):
         got = _fit(sub, X, 3, init=init, max_iter=max_iter, tol=0.0)
-        assert_equal(got["labels"], _assign(X, got["centers"])[0],
-                     name=f"labels_ (max_iter={max_iter}) against your own cluster_centers_",
-                     hint="labels_ must be the assignment of X to the final cluster_centers_ (one more assignment "
-                     "after the last update), not the labels used to compute that update.")
+        assert_equal(
+            got["labels"],
+            _assign(X, got["centers"])[0],
+            name=f"labels_ (max_iter={max_iter}) against your own cluster_centers_",
+            hint="labels_ must be the assignment of X to the final cluster_centers_ (one more assignment "
+            "after the last update), not the labels used to compute that update.",
+        )
         own = float(((X - got["centers"][got["labels"]]) ** 2).sum())
-        assert_close(got["inertia"], own, rtol=1e-9,
-                     name=f"inertia_ (max_iter={max_iter}) against your own centres and labels", hint=_SQUARED)
+        assert_close(
+            got["inertia"],
+            own,
+            rtol=1e-9,
+            name=f"inertia_ (max_iter={max_iter}) against your own centres and labels",
+            hint=_SQUARED,
+        )
         inertias.append(got["inertia"])
     for i in range(1, len(inertias)):
         if inertias[i] > inertias[i - 1] * (1 + 1e-12):
@@ -176,14 +215,14 @@ def test_empty_cluster_keeps_its_centre(sub: Any, rng: np.random.Generator) -> N
     X = _blobs(rng, [(0, 0), (5, 5)], [20, 20], std=0.5)
     init = np.array([[0.0, 0.0], [5.0, 5.0], [50.0, -50.0]])  # the third centre never wins a sample
     got = _fit(sub, X, 3, init=init)
-    hint = ("A cluster that loses every sample must keep its previous centre: skip the mean for an empty "
-            "cluster (0 samples / 0 gives NaN).")
+    hint = (
+        "A cluster that loses every sample must keep its previous centre: skip the mean for an empty "
+        "cluster (0 samples / 0 gives NaN)."
+    )
     if np.isnan(got["centers"]).any():
         fail("`cluster_centers_` contains NaN after a cluster became empty.", hint=hint)
-    assert_close(got["centers"][2], init[2], rtol=0, atol=0, name="cluster_centers_[2] (an empty cluster)",
-                 hint=hint)
-    assert_close(got["centers"], _lloyd(X, init)["centers"], rtol=1e-9, atol=1e-12, name="cluster_centers_",
-                 hint=hint)
+    assert_close(got["centers"][2], init[2], rtol=0, atol=0, name="cluster_centers_[2] (an empty cluster)", hint=hint)
+    assert_close(got["centers"], _lloyd(X, init)["centers"], rtol=1e-9, atol=1e-12, name="cluster_centers_", hint=hint)
     if (got["labels"] == 2).any():
         fail("Some samples got label 2, but centre 2 at (50, -50) is nearest to none of them.", hint=_LLOYD)
 
@@ -194,14 +233,23 @@ def test_ties_go_to_the_lowest_centre_index(sub: Any) -> None:
     X = np.array([[-1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
     got = _fit(sub, X, 2, init=np.array([[-1.0, 0.0], [1.0, 0.0]]))
     hint = "On a tie, pick the lowest centre index (np.argmin does); compare squared distances exactly."
-    assert_equal(got["labels"], np.array([0, 0, 1]), name="labels_ (sample 1 is equidistant at the start)",
-                 hint=hint)
-    assert_close(got["centers"], np.array([[-0.5, 0.0], [1.0, 0.0]]), rtol=0, atol=1e-15,
-                 name="cluster_centers_", hint=hint)
+    assert_equal(got["labels"], np.array([0, 0, 1]), name="labels_ (sample 1 is equidistant at the start)", hint=hint)
+    assert_close(
+        got["centers"],
+        np.array([[-0.5, 0.0], [1.0, 0.0]]),
+        rtol=0,
+        atol=1e-15,
+        name="cluster_centers_",
+        hint=hint,
+    )
     model = sub.KMeans(n_clusters=2, init=np.array([[-1.5, 0.0], [1.5, 0.0]]))
     model.fit(np.array([[-2.0, 0.0], [-1.0, 0.0], [1.0, 0.0], [2.0, 0.0]]))
-    assert_equal(model.predict(np.array([[0.0, 0.0], [0.0, 7.0]])), np.array([0, 0]),
-                 name="predict on points equidistant from centres 0 and 1", hint=hint)
+    assert_equal(
+        model.predict(np.array([[0.0, 0.0], [0.0, 7.0]])),
+        np.array([0, 0]),
+        name="predict on points equidistant from centres 0 and 1",
+        hint=hint,
+    )
 
 
 @pytest.mark.points(1)
@@ -216,15 +264,18 @@ def test_kmeanspp_recovers_separated_blobs(sub: Any, rng: np.random.Generator) -
         ari = adjusted_rand_score(truth, got["labels"])
         if ari != 1.0:
             fail(
-                f"On 4 well-separated blobs (k-means++, random_state={random_state}) your clusters do not match "
-                f"the blobs (adjusted Rand index {ari:.3f}, expected 1).",
+                f"On 4 well-separated blobs (k-means++, random_state={random_state}) your clusters do not "
+                f"match the blobs (adjusted Rand index {ari:.3f}, expected 1).",
                 hint="Check the k-means++ seeding and the Lloyd loop. " + _LLOYD,
             )
         fresh = _blobs(rng, centres, [3, 3, 3, 3], std=0.5)
         mapping = {int(t): int(g) for t, g in zip(truth, got["labels"], strict=True)}
-        assert_equal(model.predict(fresh), np.array([mapping[t] for t in np.repeat(np.arange(4), 3)]),
-                     name="predict on new points from the same blobs",
-                     hint="predict assigns each point to its nearest cluster_centers_ row.")
+        assert_equal(
+            model.predict(fresh),
+            np.array([mapping[int(t)] for t in np.repeat(np.arange(4), 3)]),
+            name="predict on new points from the same blobs",
+            hint="predict assigns each point to its nearest cluster_centers_ row.",
+        )
 
 
 @pytest.mark.points(1)
@@ -233,25 +284,42 @@ def test_random_inits_are_reproducible_and_pick_distinct_points(sub: Any, rng: n
     for init in ("random", "k-means++"):
         first = _fit(sub, X, 3, init=init, random_state=123)
         second = _fit(sub, X, 3, init=init, random_state=123)
-        hint = ("Make all randomness come from rng = np.random.default_rng(random_state), created at the start "
-                "of fit (not np.random.seed, not the global np.random functions).")
-        assert_equal(second["centers"], first["centers"],
-                     name=f"cluster_centers_ of a second fit with init={init!r}, random_state=123", hint=hint)
-        assert_equal(second["labels"], first["labels"],
-                     name=f"labels_ of a second fit with init={init!r}, random_state=123", hint=hint)
+        hint = (
+            "Make all randomness come from rng = np.random.default_rng(random_state), created at the start "
+            "of fit (not np.random.seed, not the global np.random functions)."
+        )
+        assert_equal(
+            second["centers"],
+            first["centers"],
+            name=f"cluster_centers_ of a second fit with init={init!r}, random_state=123",
+            hint=hint,
+        )
+        assert_equal(
+            second["labels"],
+            first["labels"],
+            name=f"labels_ of a second fit with init={init!r}, random_state=123",
+            hint=hint,
+        )
     # with as many clusters as (distinct) samples, each sample must become its own centre
     P = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [3.0, 3.0], [-1.0, 4.0], [5.0, -2.0]])
     for init, why in (
-        ("random", "'random' picks n_clusters distinct rows: rng.choice(n_samples, n_clusters, replace=False)."),
-        ("k-means++", "k-means++ never picks a point that is already a centre: its squared distance, and so "
-         "its probability, is 0."),
+        (
+            "random",
+            "'random' picks n_clusters distinct rows: rng.choice(n_samples, n_clusters, replace=False).",
+        ),
+        (
+            "k-means++",
+            "k-means++ never picks a point that is already a centre: its squared distance, and so "
+            "its probability, is 0.",
+        ),
     ):
         for random_state in (0, 1, 2):
             got = _fit(sub, P, 6, init=init, random_state=random_state)
             if got["inertia"] != 0.0:
                 fail(
-                    f"With n_clusters = n_samples = 6 distinct points (init={init!r}, random_state={random_state}), "
-                    f"every point should be its own centre and inertia_ 0, but it is {got['inertia']:.6g}.",
+                    f"With n_clusters = n_samples = 6 distinct points (init={init!r}, "
+                    f"random_state={random_state}), every point should be its own centre and inertia_ 0, "
+                    f"but it is {got['inertia']:.6g}.",
                     hint=why,
                 )
 
@@ -266,15 +334,17 @@ def test_kmeanspp_spreads_its_seeds(sub: Any, rng: np.random.Generator) -> None:
     truth = np.repeat(np.arange(3), sizes)
     missed = []
     for random_state in range(10):
-        labels = sub.KMeans(n_clusters=3, init="k-means++", max_iter=1, random_state=random_state).fit(X).labels_
+        model = sub.KMeans(n_clusters=3, init="k-means++", max_iter=1, random_state=random_state)
+        labels = model.fit(X).labels_
         if adjusted_rand_score(truth, np.asarray(labels)) != 1.0:
             missed.append(random_state)
     if missed:
         fail(
             f"With init='k-means++', three far-apart blobs (sizes {sizes}) and random_state in {missed}, the "
             "initial centres did not land in three different blobs; k-means++ does that almost surely.",
-            hint="k-means++: the first centre is uniform; each next one is drawn with probability proportional "
-            "to its squared distance to the nearest centre chosen so far (D^2 sampling), not uniformly.",
+            hint="k-means++: the first centre is uniform; each next one is drawn with probability "
+            "proportional to its squared distance to the nearest centre chosen so far (D^2 sampling), "
+            "not uniformly.",
         )
 
 
@@ -284,8 +354,10 @@ def test_predict_matches_labels_and_inputs_are_untouched(sub: Any, rng: np.rando
     init = X[[0, 20, 40]] + 0.25
     X_before, init_before, X_after, init_after, is_self = sub.eval(_FIT_PROBE)(sub.KMeans, X, init)
     if not is_self:
-        fail("`fit` did not return the estimator itself.",
-             hint="End fit with `return self`, so that KMeans(...).fit(X).labels_ works.")
+        fail(
+            "`fit` did not return the estimator itself.",
+            hint="End fit with `return self`, so that KMeans(...).fit(X).labels_ works.",
+        )
     hint = "Never modify the caller's arrays: work on copies (e.g. centers = np.array(init, dtype=float))."
     assert_equal(X_after, X_before, name="X after fit", hint=hint)
     assert_equal(init_after, init_before, name="the init array after fit", hint=hint)
@@ -295,11 +367,22 @@ def test_predict_matches_labels_and_inputs_are_untouched(sub: Any, rng: np.rando
     pred = model.predict(X)
     if not isinstance(pred, np.ndarray) or pred.dtype != np.int64:
         fail("`predict` should return an int64 ndarray of labels.", hint="np.argmin gives int64 indices.")
-    assert_equal(pred, got["labels"], name="predict(X) on the training data",
-                 hint="labels_ must be the assignment to the final cluster_centers_, i.e. predict(X).")
+    assert_equal(
+        pred,
+        got["labels"],
+        name="predict(X) on the training data",
+        hint="labels_ must be the assignment to the final cluster_centers_, i.e. predict(X).",
+    )
     X_new = rng.uniform(-3, 7, size=(25, 2))
-    assert_equal(model.predict(X_new), _assign(X_new, got["centers"])[0], name="predict(X_new)",
-                 hint="predict returns the index of the nearest row of cluster_centers_.")
-    with expect_raises("RuntimeError", name="predict before fit",
-                       hint="Check for cluster_centers_ in predict and raise RuntimeError if fit has not run."):
+    assert_equal(
+        model.predict(X_new),
+        _assign(X_new, got["centers"])[0],
+        name="predict(X_new)",
+        hint="predict returns the index of the nearest row of cluster_centers_.",
+    )
+    with expect_raises(
+        "RuntimeError",
+        name="predict before fit",
+        hint="Check for cluster_centers_ in predict and raise RuntimeError if fit has not run.",
+    ):
         sub.KMeans(n_clusters=3).predict(X)

@@ -61,9 +61,7 @@ def _gd(X: np.ndarray, y: np.ndarray, lr: float, n_iters: int, alpha: float) -> 
     return w, float(b)
 
 
-def _regression_data(
-    rng: np.random.Generator, n: int, p: int, noise: float = 0.1
-) -> tuple[np.ndarray, np.ndarray]:
+def _regression_data(rng: np.random.Generator, n: int, p: int, noise: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     """Features with non-zero means and a large intercept, so a missing intercept shows."""
     X = rng.normal(loc=rng.uniform(-3, 3, size=p), scale=rng.uniform(0.5, 2.0, size=p), size=(n, p))
     y = X @ rng.uniform(-2, 2, size=p) + 5.0 + noise * rng.normal(size=n)
@@ -135,10 +133,18 @@ def test_fit_returns_self_sets_attributes_and_leaves_inputs_alone(sub: Any, rng:
                 hint="End fit with `return self`, so that model.fit(X, y).predict(X) works.",
             )
         mutated = "Never modify the caller's arrays: `X -= X.mean(axis=0)` changes them in place; write "
-        assert_equal(X_after, X_before, name=f"X after fit (method={method!r})",
-                     hint=mutated + "`Xc = X - X.mean(axis=0)` instead.")
-        assert_equal(y_after, y_before, name=f"y after fit (method={method!r})",
-                     hint=mutated + "`yc = y - y.mean()` instead.")
+        assert_equal(
+            X_after,
+            X_before,
+            name=f"X after fit (method={method!r})",
+            hint=mutated + "`Xc = X - X.mean(axis=0)` instead.",
+        )
+        assert_equal(
+            y_after,
+            y_before,
+            name=f"y after fit (method={method!r})",
+            hint=mutated + "`yc = y - y.mean()` instead.",
+        )
         coef, _ = _fitted(model, 3)
         if coef.dtype != np.float64:
             fail(f"`coef_` has dtype {coef.dtype}, expected float64.", hint="Work in np.float64.")
@@ -155,13 +161,19 @@ def test_normal_equations_match_least_squares(sub: Any, rng: np.random.Generator
     X, y = _regression_data(rng, 60, 4)
     expected = _closed_form(X, y)
     model = sub.LinearRegression().fit(X, y)
-    coef, intercept = _fitted(model, 4)
+    _, intercept = _fitted(model, 4)
     if intercept == 0.0:
         fail(f"`intercept_` is 0, but the least-squares intercept is {expected[1]:.6g}.", hint=_INTERCEPT_HINT)
     _check_fit(model, X, expected, what="method='normal', alpha=0", hint=_INTERCEPT_HINT)
     X_new = rng.normal(size=(10, 4))
-    assert_close(model.predict(X_new), X_new @ expected[0] + expected[1], rtol=1e-8, atol=1e-9,
-                 name="predict(X_new)", hint="predict(X) is X @ coef_ + intercept_.")
+    assert_close(
+        model.predict(X_new),
+        X_new @ expected[0] + expected[1],
+        rtol=1e-8,
+        atol=1e-9,
+        name="predict(X_new)",
+        hint="predict(X) is X @ coef_ + intercept_.",
+    )
 
 
 @pytest.mark.points(1)
@@ -171,8 +183,15 @@ def test_collinear_features_give_the_minimum_norm_solution(sub: Any, rng: np.ran
     X = np.column_stack([x1, x2, x1 + 2.0 * x2, x1])
     y = 1.5 * x1 - 0.5 * x2 + 2.0 + 0.1 * rng.normal(size=40)
     model = sub.LinearRegression().fit(X, y)
-    _check_fit(model, X, _closed_form(X, y), what="collinear features, alpha=0", hint=_LSTSQ_HINT,
-               rtol=1e-6, atol=1e-8)
+    _check_fit(
+        model,
+        X,
+        _closed_form(X, y),
+        what="collinear features, alpha=0",
+        hint=_LSTSQ_HINT,
+        rtol=1e-6,
+        atol=1e-8,
+    )
 
 
 @pytest.mark.points(2)
@@ -203,7 +222,11 @@ def test_ridge_matches_sklearn_ridge_with_alpha_times_n(sub: Any, rng: np.random
                 "on the centred data, then intercept_ = mean(y) - mean(X, axis=0) @ coef_.",
             )
         _check_fit(
-            model, X, expected, what=f"alpha={alpha}", rtol=1e-7,
+            model,
+            X,
+            expected,
+            what=f"alpha={alpha}",
+            rtol=1e-7,
             hint="Expected sklearn's Ridge(alpha=n_samples * alpha) (mean squared error loss), with an "
             "unpenalised intercept.",
         )
@@ -215,21 +238,38 @@ def test_edge_cases(sub: Any, rng: np.random.Generator) -> None:
     x = rng.normal(2.0, 1.0, size=(20, 1))
     y = 3.0 * x[:, 0] - 1.0 + 0.1 * rng.normal(size=20)
     slope, icpt = np.polyfit(x[:, 0], y, 1)
-    _check_fit(sub.LinearRegression().fit(x, y), x, (np.array([slope]), float(icpt)),
-               what="a single feature", hint="X of shape (n_samples, 1) is an ordinary 2-D input.")
+    _check_fit(
+        sub.LinearRegression().fit(x, y),
+        x,
+        (np.array([slope]), float(icpt)),
+        what="a single feature",
+        hint="X of shape (n_samples, 1) is an ordinary 2-D input.",
+    )
 
     # a constant feature carries no information: minimum-norm gives it weight 0
     X, y = _regression_data(rng, 30, 2)
     Xk = np.column_stack([X[:, 0], np.full(30, 3.0), X[:, 1]])
     model = sub.LinearRegression().fit(Xk, y)
-    _check_fit(model, Xk, _closed_form(Xk, y), what="with a constant feature", rtol=1e-6, atol=1e-8,
-               hint="A constant column becomes all zeros after centring. " + _LSTSQ_HINT)
+    _check_fit(
+        model,
+        Xk,
+        _closed_form(Xk, y),
+        what="with a constant feature",
+        rtol=1e-6,
+        atol=1e-8,
+        hint="A constant column becomes all zeros after centring. " + _LSTSQ_HINT,
+    )
 
     # a single sample: nothing to fit but the intercept
     model = sub.LinearRegression().fit(np.array([[1.0, 2.0, 3.0]]), np.array([5.0]))
-    _check_fit(model, np.zeros((1, 3)), (np.zeros(3), 5.0), what="one training sample",
-               hint="With one sample the centred data are all zeros: the minimum-norm coef_ is 0 and "
-               "intercept_ = y[0]. " + _LSTSQ_HINT)
+    _check_fit(
+        model,
+        np.zeros((1, 3)),
+        (np.zeros(3), 5.0),
+        what="one training sample",
+        hint="With one sample the centred data are all zeros: the minimum-norm coef_ is 0 and "
+        "intercept_ = y[0]. " + _LSTSQ_HINT,
+    )
 
     # integer inputs are converted to float64
     Xi = rng.integers(-5, 6, size=(15, 2))
@@ -237,27 +277,44 @@ def test_edge_cases(sub: Any, rng: np.random.Generator) -> None:
     model = sub.LinearRegression().fit(Xi, yi)
     coef, _ = _fitted(model, 2)
     if coef.dtype != np.float64:
-        fail(f"With integer X and y, `coef_` has dtype {coef.dtype}, expected float64.",
-             hint="Convert inputs with np.asarray(X, dtype=np.float64).")
-    _check_fit(model, Xi.astype(float), (np.array([2.0, -1.0]), 3.0), what="integer X and y",
-               hint="Convert inputs with np.asarray(X, dtype=np.float64).", rtol=1e-8, atol=1e-9)
+        fail(
+            f"With integer X and y, `coef_` has dtype {coef.dtype}, expected float64.",
+            hint="Convert inputs with np.asarray(X, dtype=np.float64).",
+        )
+    _check_fit(
+        model,
+        Xi.astype(float),
+        (np.array([2.0, -1.0]), 3.0),
+        what="integer X and y",
+        hint="Convert inputs with np.asarray(X, dtype=np.float64).",
+        rtol=1e-8,
+        atol=1e-9,
+    )
 
 
 @pytest.mark.points(1)
 def test_input_validation(sub: Any, rng: np.random.Generator) -> None:
     X, y = _regression_data(rng, 12, 2)
     sub.LinearRegression().fit(X, y)
-    with expect_raises("RuntimeError", name="predict before fit",
-                       hint="Check for coef_ in predict and raise RuntimeError if fit has not run."):
+    with expect_raises(
+        "RuntimeError",
+        name="predict before fit",
+        hint="Check for coef_ in predict and raise RuntimeError if fit has not run.",
+    ):
         sub.LinearRegression().predict(X)
-    with expect_raises("ValueError", name="fit with a 1-D X",
-                       hint="X must be 2-D; raise ValueError when X.ndim != 2."):
+    with expect_raises("ValueError", name="fit with a 1-D X", hint="X must be 2-D; raise ValueError when X.ndim != 2."):
         sub.LinearRegression().fit(X[:, 0], y)
-    with expect_raises("ValueError", name="fit with y of shape (n_samples, 1)",
-                       hint="y must be 1-D: a column y silently broadcasts X @ w - y to (n, n)."):
+    with expect_raises(
+        "ValueError",
+        name="fit with y of shape (n_samples, 1)",
+        hint="y must be 1-D: a column y silently broadcasts X @ w - y to (n, n).",
+    ):
         sub.LinearRegression().fit(X, y[:, None])
-    with expect_raises("ValueError", name="fit with method='sgd'",
-                       hint="Raise ValueError for a method other than 'normal' or 'gd'."):
+    with expect_raises(
+        "ValueError",
+        name="fit with method='sgd'",
+        hint="Raise ValueError for a method other than 'normal' or 'gd'.",
+    ):
         sub.LinearRegression(method="sgd").fit(X, y)
 
 
@@ -277,8 +334,15 @@ def test_gd_first_steps_follow_the_pinned_update(sub: Any, rng: np.random.Genera
                     hint="The loss is (1/n) * sum(r**2) + alpha * ||w||^2, so its gradient is "
                     "(2/n) * X.T @ r + 2 * alpha * w: keep the factor 2.",
                 )
-        _check_fit(model, X, expected, what=f"GD after n_iters={n_iters} steps, alpha={alpha}",
-                   rtol=1e-9, atol=1e-12, hint=_GD_UPDATE)
+        _check_fit(
+            model,
+            X,
+            expected,
+            what=f"GD after n_iters={n_iters} steps, alpha={alpha}",
+            rtol=1e-9,
+            atol=1e-12,
+            hint=_GD_UPDATE,
+        )
 
 
 @pytest.mark.points(1)
@@ -290,5 +354,12 @@ def test_gd_converges_to_the_closed_form(sub: Any, rng: np.random.Generator) -> 
         coef, intercept = _fitted(model, 3)
         if not (np.isfinite(coef).all() and np.isfinite(intercept)):
             fail(f"With learning_rate=0.1 on standardised data, {_DIVERGED}")
-        _check_fit(model, X, _closed_form(X, y, alpha), what=f"GD with alpha={alpha}", rtol=1e-6, atol=1e-8,
-                   hint="After 1000 steps GD should have reached the closed-form minimiser. " + _GD_UPDATE)
+        _check_fit(
+            model,
+            X,
+            _closed_form(X, y, alpha),
+            what=f"GD with alpha={alpha}",
+            rtol=1e-6,
+            atol=1e-8,
+            hint="After 1000 steps GD should have reached the closed-form minimiser. " + _GD_UPDATE,
+        )
