@@ -7,8 +7,10 @@ no view of the grader or its hidden suites.
 
 The agent only *serves values*: the grader asks for a name, a call or an
 attribute, and the agent answers with an encoded value or a remote reference.
-It never decides a grade. Each answer is published as one ``display_data``
-message of the MIME type below; the grader reads the last one.
+It never decides a grade. Loading (importing the module, describing a failed
+cell) answers with one ``display_data`` message of the MIME type below, in the
+cell the grader ran; each call from a suite is a Jupyter comm message on the
+"grader" target, answered by a comm message.
 
 ``encode``, ``decode``, ``CodecError`` and ``TAG`` come from codec.py, which is
 executed into the same module first.
@@ -179,8 +181,8 @@ def _lookup(name: str) -> Any:
     return ns[name]
 
 
-def handle(request_json: str) -> None:
-    """Serve one request from the grader and publish the reply."""
+def serve(request_json: str) -> dict[str, Any]:
+    """Serve one request from the grader and return the reply."""
     request = json.loads(request_json)
     op = request["op"]
     try:
@@ -188,14 +190,7 @@ def handle(request_json: str) -> None:
             try:
                 value = _lookup(request["name"])
             except NameError:
-                _publish({"missing": request["name"]})
-                return
-        elif op == "release":
-            for ref_id in request["ids"]:
-                obj = _refs.pop(int(ref_id), None)
-                if obj is not None:
-                    _ids_by_object.pop(id(obj), None)
-            value = None
+                return {"missing": request["name"]}
         else:
             target = _resolve(request["target"]) if "target" in request else None
             args = decode(request.get("args", []), _resolve)
@@ -208,8 +203,7 @@ def handle(request_json: str) -> None:
                 try:
                     value = getattr(target, request["name"])
                 except AttributeError:
-                    _publish({"missing_attr": request["name"], "type": type(target).__qualname__})
-                    return
+                    return {"missing_attr": request["name"], "type": type(target).__qualname__}
             elif op == "getitem":
                 value = target[args[0]]
             elif op == "len":
@@ -219,12 +213,22 @@ def handle(request_json: str) -> None:
             else:
                 raise ValueError(f"unknown op {op!r}")
     except BaseException as exc:
-        _publish({"error": describe_exception(exc)})
-        return
+        return {"error": describe_exception(exc)}
     try:
-        encoded = encode(value, _ref)
-        text = json.dumps(encoded, allow_nan=False)
+        return {"ok_json": json.dumps(encode(value, _ref), allow_nan=False)}
     except BaseException as exc:
-        _publish({"error": describe_exception(exc), "while": "encoding"})
-        return
-    _publish({"ok_json": text})
+        return {"error": describe_exception(exc), "while": "encoding"}
+
+
+COMM_TARGET = "grader"
+
+
+def open_channel() -> None:
+    """Serve requests as Jupyter comm messages: one round trip, without running a cell each time."""
+    from IPython import get_ipython
+
+    def on_open(comm: Any, _msg: Any) -> None:
+        comm.on_msg(lambda msg: comm.send({"reply": serve(msg["content"]["data"]["request"])}))
+
+    get_ipython().kernel.comm_manager.register_target(COMM_TARGET, on_open)
+    _publish({"ok": None})

@@ -99,7 +99,8 @@ def assert_close(
     if bad_nan.any():
         idx = _index(np.argmax(bad_nan), act_b.shape)
         fail(f"`{name}` contains NaN (first at index {idx}); expected {_num(exp_b[idx])}.", hint)
-    err = np.where(both_nan, 0.0, np.abs(act_f - exp_f))
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: handled just below
+        err = np.where(both_nan, 0.0, np.abs(act_f - exp_f))
     err = np.where(np.isinf(exp_f) & (act_f == exp_f), 0.0, err)
     tol = atol + rtol * np.abs(np.where(np.isfinite(exp_f), exp_f, 0.0))
     excess = err - tol

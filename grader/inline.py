@@ -54,8 +54,8 @@ class LocalTransport:
             self._agent._state.update(kind="notebook", namespace=namespace, display=self.display)
 
     def request(self, req: dict[str, Any]) -> dict[str, Any]:
-        self._agent.handle(json.dumps(req, allow_nan=False))
-        return self._replies.pop()
+        reply: dict[str, Any] = self._agent.serve(json.dumps(req, allow_nan=False))
+        return reply
 
     def missing_name_note(self) -> tuple[str, bool, bool]:
         history = (self._namespace or {}).get("In", [])

@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import queue
 import re
 import shutil
 import signal
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -156,6 +158,7 @@ class KernelSession:
         self.failed_cell: tuple[int, LearnerError] | None = None
         self.dead = False
         self.pid: int | None = None
+        self._comm_id = ""
 
     # --- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -211,6 +214,11 @@ class KernelSession:
         provisioner = getattr(km, "provisioner", None)
         self.pid = getattr(getattr(provisioner, "process", None), "pid", None)
         await self._run(_boot_code(), timeout=30)
+        await self._agent(_agent_call("open_channel"), 30)
+        kc = self.client.kc
+        self._comm_id = uuid.uuid4().hex
+        content = {"comm_id": self._comm_id, "target_name": "grader", "data": {}}
+        kc.shell_channel.send(kc.session.msg("comm_open", content))
 
     async def close(self) -> None:
         client, self.client = self.client, None
@@ -262,10 +270,15 @@ class KernelSession:
             await self.close()
 
     async def _ping(self) -> None:
-        if self.client is None:
+        """Wait until the kernel answers a kernel_info request again."""
+        if self.client is None or self.client.kc is None:
             raise KernelDied("the kernel had already stopped")
-        self.client.timeout = 3
-        await self.client.async_execute_cell(nbformat.v4.new_code_cell("pass"), 0, store_history=False)
+        kc = self.client.kc
+        msg_id = kc.kernel_info()
+        while True:
+            reply = await kc.shell_channel.get_msg(timeout=3)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return
 
     @staticmethod
     def _reply(cell: NotebookNode) -> dict[str, Any] | None:
@@ -321,7 +334,31 @@ class KernelSession:
         self.client.nb = nbformat.v4.new_notebook()
 
     async def request(self, req: dict[str, Any]) -> dict[str, Any]:
-        return await self._agent(_agent_call("handle", json.dumps(req, allow_nan=False)), self.limits.call_time_limit)
+        """One call from a suite: a comm message to the agent, answered by a comm message."""
+        client = self.client
+        if client is None or client.kc is None or client.km is None or self.dead:
+            raise KernelDied("the kernel had already stopped")
+        kc = client.kc
+        data = {"request": json.dumps(req, allow_nan=False)}
+        msg = kc.session.msg("comm_msg", {"comm_id": self._comm_id, "data": data})
+        kc.shell_channel.send(msg)
+        msg_id = msg["header"]["msg_id"]
+        limit = self.limits.call_time_limit
+        deadline = time.monotonic() + limit
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                await self._recover_after_timeout()
+                raise LearnerTimeout(f"stopped after {limit:g} s")
+            try:
+                reply = await kc.iopub_channel.get_msg(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                if not await ensure_async(client.km.is_alive()):
+                    self.dead = True
+                    raise KernelDied("the kernel died") from None
+                continue
+            if reply["parent_header"].get("msg_id") == msg_id and reply["msg_type"] == "comm_msg":
+                return dict(reply["content"]["data"]["reply"])
 
 
 def _cancel_leftover_polls(client: NotebookClient) -> None:
