@@ -210,12 +210,11 @@ class KernelSession:
             await self.client.async_start_new_kernel(
                 cwd=str(self.workdir), env=kernel_env(self.workdir), stdout=subprocess.DEVNULL, stderr=log
             )
-        await self.client.async_start_new_kernel_client()
+        kc = await self.client.async_start_new_kernel_client()
         provisioner = getattr(km, "provisioner", None)
         self.pid = getattr(getattr(provisioner, "process", None), "pid", None)
         await self._run(_boot_code(), timeout=30)
         await self._agent(_agent_call("open_channel"), 30)
-        kc = self.client.kc
         self._comm_id = uuid.uuid4().hex
         content = {"comm_id": self._comm_id, "target_name": "grader", "data": {}}
         kc.shell_channel.send(kc.session.msg("comm_open", content))
