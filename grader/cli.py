@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--jobs", "-j", type=int, default=None, help="kernels to run at once (default: CPU count)")
     g.add_argument("--time-limit", type=float, metavar="S", help="override every exercise's load time limit")
     g.add_argument("--call-time-limit", type=float, metavar="S", help="override the limit on each call")
+    g.add_argument(
+        "--device",
+        choices=["cpu", "cuda", "auto"],
+        default="cpu",
+        help="torch device the suites ask your code to use (default: cpu)",
+    )
     g.add_argument("--memory-mb", type=int, metavar="MB", help="override every kernel's memory limit")
 
     lst = sub.add_parser("list", help="list the stages and exercises with their points")
@@ -86,7 +92,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         )
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    report = grade(exercises, submission, jobs=args.jobs)
+    report = grade(exercises, submission, jobs=args.jobs, device=args.device)
     rendered = RENDERERS[args.format](report)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

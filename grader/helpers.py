@@ -11,6 +11,7 @@ import contextlib
 import sys
 import zlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
@@ -18,7 +19,12 @@ import pytest
 
 from grader.remote import LearnerError, RemoteRef
 
+DATASETS = Path(__file__).resolve().parent.parent / "datasets"
+"""The shipped data, as the grader sees it. Learner code reads it as ``../../datasets/...``
+relative to its exercise folder (the same path works in exercises/ and in a graded copy)."""
+
 __all__ = [
+    "DATASETS",
     "assert_close",
     "assert_equal",
     "expect_raises",

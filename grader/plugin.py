@@ -87,7 +87,8 @@ def _failure_text(exc: BaseException) -> str:
 class Collector:
     """Fixtures for suites, and one TestOutcome per test."""
 
-    def __init__(self, exercises: list[Exercise], provider: SessionProvider) -> None:
+    def __init__(self, exercises: list[Exercise], provider: SessionProvider, device: str = "cpu") -> None:
+        self.device = device
         self.by_suite = {str(suite_path(e).resolve()): e for e in exercises}
         self.provider = provider
         self.outcomes: dict[str, list[TestOutcome]] = {e.key: [] for e in exercises}
@@ -115,6 +116,11 @@ class Collector:
     @pytest.fixture
     def sub(self, _grader_session: Session) -> Sub:
         return Sub(_grader_session)
+
+    @pytest.fixture
+    def device(self) -> str:
+        """The torch device the suite should ask the learner's code to use ("cpu" or "cuda")."""
+        return self.device
 
     @pytest.fixture
     def seed(self, request: pytest.FixtureRequest) -> int:

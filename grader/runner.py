@@ -144,9 +144,11 @@ def _quiet_pytest_env() -> Iterator[None]:
         os.environ.update(saved)
 
 
-def run_suites(exercises: list[Exercise], provider: SessionProvider) -> dict[str, tuple[list[TestOutcome], list[str]]]:
+def run_suites(
+    exercises: list[Exercise], provider: SessionProvider, device: str = "cpu"
+) -> dict[str, tuple[list[TestOutcome], list[str]]]:
     """Run the hidden suites of ``exercises`` in this process against ``provider``'s sessions."""
-    collector = Collector(exercises, provider)
+    collector = Collector(exercises, provider, device)
     paths = []
     for ex in exercises:
         path = suite_path(ex)
@@ -217,13 +219,24 @@ def versions() -> dict[str, str]:
     return out
 
 
-def grade(exercises: list[Exercise], submission: Path, jobs: int | None = None) -> GradeReport:
+def resolve_device(device: str) -> str:
+    """ "auto" is CUDA when torch sees a GPU, else the CPU."""
+    if device != "auto":
+        return device
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def grade(exercises: list[Exercise], submission: Path, jobs: int | None = None, device: str = "cpu") -> GradeReport:
     """Grade ``exercises`` of the submission folder ``submission`` and return the report."""
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     pool = KernelPool(exercises, Submission(submission), jobs or os.cpu_count() or 1)
     try:
-        runs = run_suites(exercises, pool)
+        runs = run_suites(exercises, pool, resolve_device(device))
     finally:
         pool.close()
     return GradeReport(
