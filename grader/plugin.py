@@ -88,7 +88,7 @@ class Collector:
     """Fixtures for suites, and one TestOutcome per test."""
 
     def __init__(self, exercises: list[Exercise], provider: SessionProvider, device: str = "cpu") -> None:
-        self.device = device
+        self._device = device
         self.by_suite = {str(suite_path(e).resolve()): e for e in exercises}
         self.provider = provider
         self.outcomes: dict[str, list[TestOutcome]] = {e.key: [] for e in exercises}
@@ -120,7 +120,7 @@ class Collector:
     @pytest.fixture
     def device(self) -> str:
         """The torch device the suite should ask the learner's code to use ("cpu" or "cuda")."""
-        return self.device
+        return self._device
 
     @pytest.fixture
     def seed(self, request: pytest.FixtureRequest) -> int:
