@@ -142,6 +142,8 @@ def describe_exception(exc: BaseException) -> dict[str, Any]:
 def load_module(path: str, name: str, display: str) -> None:
     """Import the learner's module from ``path`` and serve its namespace."""
     _state.update(kind="module", path=os.path.realpath(path), display=display)
+    if name in sys.modules or name in sys.stdlib_module_names:
+        name = f"learner_{name}"  # never shadow a module something else imports
     try:
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:

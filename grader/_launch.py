@@ -1,8 +1,9 @@
 """Start a learner kernel under resource limits.
 
 Run as a plain script (never imported from the grader package inside the
-kernel): ``python _launch.py LIMITS_JSON -- python -m ipykernel_launcher ...``.
-It sets the rlimits, then replaces itself with the kernel.
+kernel): ``python _launch.py SPEC_JSON -- [bwrap ... --] python -m ipykernel_launcher ...``.
+It joins the kernel's cgroup (if any), sets the rlimits, then replaces itself
+with the rest of the command line.
 """
 
 import json
@@ -12,9 +13,13 @@ import sys
 
 
 def main() -> None:
-    limits = json.loads(sys.argv[1])
+    spec = json.loads(sys.argv[1])
     cmd = sys.argv[sys.argv.index("--") + 1 :]
-    for name, value in limits.items():
+    if spec.get("cgroup"):
+        # Join the kernel's own pids cgroup: every process it starts is counted and can be killed.
+        with open(os.path.join(spec["cgroup"], "cgroup.procs"), "w") as procs:
+            procs.write(str(os.getpid()))
+    for name, value in spec["rlimits"].items():
         which = getattr(resource, f"RLIMIT_{name.upper()}")
         _, hard = resource.getrlimit(which)
         # CPU: SIGXCPU at the soft limit, SIGKILL a little later; others: one hard wall.
@@ -22,7 +27,7 @@ def main() -> None:
         if hard != resource.RLIM_INFINITY:
             soft, new_hard = min(soft, hard), min(new_hard, hard)
         resource.setrlimit(which, (soft, new_hard))
-    os.execv(cmd[0], cmd)  # noqa: S606 - replacing this launcher with the kernel is the point
+    os.execvp(cmd[0], cmd)  # noqa: S606 - replacing this launcher with the kernel is the point
 
 
 if __name__ == "__main__":

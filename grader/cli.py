@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader import assign, curriculum
+from grader import assign, curriculum, sandbox
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
 REPO = Path(__file__).resolve().parent.parent
@@ -60,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="cpu",
         help="torch device the suites ask your code to use (default: cpu)",
     )
+    g.add_argument(
+        "--sandbox",
+        choices=["auto", "bubblewrap", "rlimits"],
+        default=None,
+        help="kernel isolation (default: bubblewrap when it works here, else rlimits; or $GRADER_SANDBOX)",
+    )
     g.add_argument("--memory-mb", type=int, metavar="MB", help="override every kernel's memory limit")
 
     lst = sub.add_parser("list", help="list the stages and exercises with their points")
@@ -92,7 +98,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
         )
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    report = grade(exercises, submission, jobs=args.jobs, device=args.device)
+    try:
+        isolation = sandbox.pick_mode(args.sandbox)
+    except (ValueError, RuntimeError) as exc:
+        raise UsageError(str(exc)) from None
+    if isolation == sandbox.RLIMITS and args.sandbox != "rlimits":
+        print(
+            "grader: warning: bubblewrap is not available here, so kernels run under rlimits only "
+            "(apt-get install bubblewrap for the full sandbox).",
+            file=sys.stderr,
+        )
+    report = grade(exercises, submission, jobs=args.jobs, device=args.device, isolation=isolation)
     rendered = RENDERERS[args.format](report)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

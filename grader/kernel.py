@@ -38,6 +38,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
+from grader import sandbox
 from grader.data import Exercise, Kind, Limits
 from grader.remote import KernelDied, LearnerError, LearnerTimeout, LoadFailed
 
@@ -62,7 +63,6 @@ THREAD_VARS = (
     "NUMEXPR_NUM_THREADS",
     "TORCH_NUM_THREADS",
 )
-ISOLATION = "rlimits (address space, CPU time, file size); own process group"
 
 
 def _boot_code() -> str:
@@ -118,7 +118,9 @@ class _Specs(KernelSpecManager):
         self.argv = argv
 
     def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
-        return KernelSpec(argv=self.argv, display_name="grader", language="python")
+        # "message": interrupts travel as control messages, so they reach a kernel inside a sandbox
+        # whose process group the grader cannot signal.
+        return KernelSpec(argv=self.argv, display_name="grader", language="python", interrupt_mode="message")
 
 
 def kernel_env(workdir: Path) -> dict[str, str]:
@@ -144,7 +146,12 @@ def _is_placeholder(source: str) -> bool:
 class KernelSession:
     """One learner kernel: started, loaded with the learner's file, then serving calls."""
 
-    def __init__(self, exercise: Exercise, source: Path, datasets: Path | None = None) -> None:
+    def __init__(
+        self, exercise: Exercise, source: Path, datasets: Path | None = None, isolation: str = sandbox.RLIMITS
+    ) -> None:
+        self.sandbox = isolation
+        self.cgroup: sandbox.Cgroup | None = None
+        self.kernel_workdir = ""
         self.exercise = exercise
         self.kind = exercise.kind.value
         self.display = exercise.relpath
@@ -167,31 +174,37 @@ class KernelSession:
             self.workdir,
             ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc"),
         )
-        if self._datasets is not None and self._datasets.is_dir():
-            (self._tmp / "datasets").symlink_to(self._datasets, target_is_directory=True)
+        stage = self.exercise.stage
+        conn_dir = self._tmp / "conn"  # connection file and IPC sockets: the one folder both sides see
+        conn_dir.mkdir()
+        self.cgroup = sandbox.Cgroup.create()
         lim = self.limits
-        rlimits = {"as": lim.memory_mb * 2**20, "cpu": lim.cpu_seconds, "fsize": 512 * 2**20}
-        specs = _Specs(
-            [
-                sys.executable,
-                str(_HERE / "_launch.py"),
-                json.dumps(rlimits),
-                "--",
-                sys.executable,
-                "-m",
-                "ipykernel_launcher",
-                "-f",
-                "{connection_file}",
-                "--HistoryManager.enabled=False",
-            ]
-        )
+        launch = {
+            "rlimits": {"as": lim.memory_mb * 2**20, "cpu": lim.cpu_seconds, "fsize": 512 * 2**20},
+            "cgroup": str(self.cgroup.path) if self.cgroup is not None else None,
+        }
+        argv = [sys.executable, str(_HERE / "_launch.py"), json.dumps(launch), "--"]
+        if self.sandbox == sandbox.BWRAP:
+            argv += [*sandbox.bwrap_argv(self._tmp, stage, self._datasets, conn_dir), "--"]
+            argv += sandbox.copy_then_exec(stage)
+        elif self._datasets is not None and self._datasets.is_dir():
+            (self._tmp / "datasets").symlink_to(self._datasets, target_is_directory=True)
+        argv += [
+            sys.executable,
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            "{connection_file}",
+            "--HistoryManager.enabled=False",
+        ]
+        self.kernel_workdir = sandbox.kernel_workdir(self.sandbox, self._tmp, stage)
         # IPC sockets in the private temp folder: no TCP port is opened for the kernel.
         km = AsyncKernelManager(
             kernel_name="grader",
-            kernel_spec_manager=specs,
+            kernel_spec_manager=_Specs(argv),
             transport="ipc",
-            ip=str(self._tmp / "ipc"),
-            connection_file=str(self._tmp / "kernel.json"),
+            ip=str(conn_dir / "ipc"),
+            connection_file=str(conn_dir / "kernel.json"),
         )
         nb = nbformat.v4.new_notebook()
         self.client = NotebookClient(
@@ -228,6 +241,8 @@ class KernelSession:
         if self.pid is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
+        if self.cgroup is not None:
+            self.cgroup.kill()  # daemons that left the process group
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     # --- executing code -----------------------------------------------------------------------
@@ -305,8 +320,9 @@ class KernelSession:
         deadline = time.monotonic() + self.limits.time_limit
         path = self.workdir / self.exercise.file
         if self.exercise.kind is Kind.MODULE:
+            in_kernel = f"{self.kernel_workdir}/{self.exercise.file}"
             reply = await self._agent(
-                _agent_call("load_module", str(path), path.stem, self.display), self.limits.time_limit
+                _agent_call("load_module", in_kernel, path.stem, self.display), self.limits.time_limit
             )
             if "error" in reply:
                 err = LearnerError(reply["error"], f"Importing {self.display}")

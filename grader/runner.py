@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from grader import kernel
+from grader import sandbox
 from grader.curriculum import suite_path, suites_root
 from grader.data import Exercise, ExerciseResult, GradeReport, Status, Submission, TestOutcome
 from grader.kernel import KernelSession, LoopThread
@@ -61,8 +61,9 @@ class KernelTransport:
 class KernelPool:
     """Starts and loads one kernel per exercise, ``jobs`` at a time, while suites run."""
 
-    def __init__(self, exercises: list[Exercise], submission: Submission, jobs: int) -> None:
+    def __init__(self, exercises: list[Exercise], submission: Submission, jobs: int, isolation: str) -> None:
         self.loop = LoopThread()
+        self.isolation = isolation
         self._submission = submission
         self._sem: asyncio.Semaphore | None = None
         self._jobs = max(1, jobs)
@@ -89,7 +90,7 @@ class KernelPool:
         source = self._submission.path_of(ex)
         if not source.is_file():
             raise LoadFailed(f"{ex.relpath} is missing from your submission ({self._submission.root}).")
-        ks = KernelSession(ex, source, DATASETS)
+        ks = KernelSession(ex, source, DATASETS, self.isolation)
         self._sessions[ex.key] = ks
         try:
             await ks.start()
@@ -230,11 +231,21 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def grade(exercises: list[Exercise], submission: Path, jobs: int | None = None, device: str = "cpu") -> GradeReport:
-    """Grade ``exercises`` of the submission folder ``submission`` and return the report."""
+def grade(
+    exercises: list[Exercise],
+    submission: Path,
+    jobs: int | None = None,
+    device: str = "cpu",
+    isolation: str | None = None,
+) -> GradeReport:
+    """Grade ``exercises`` of the submission folder ``submission`` and return the report.
+
+    ``isolation`` is "bubblewrap", "rlimits" or "auto" (the default, also from GRADER_SANDBOX).
+    """
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    pool = KernelPool(exercises, Submission(submission), jobs or os.cpu_count() or 1)
+    mode = sandbox.pick_mode(isolation)
+    pool = KernelPool(exercises, Submission(submission), jobs or os.cpu_count() or 1, mode)
     try:
         runs = run_suites(exercises, pool, resolve_device(device))
     finally:
@@ -242,7 +253,7 @@ def grade(exercises: list[Exercise], submission: Path, jobs: int | None = None, 
     return GradeReport(
         submission=str(submission),
         exercises=assemble(exercises, runs, pool.durations, pool.load_messages),
-        isolation=kernel.ISOLATION,
+        isolation=sandbox.describe(mode),
         started_at=started,
         duration=round(time.perf_counter() - t0, 3),
         versions=versions(),

@@ -14,10 +14,18 @@ from grader.runner import grade
 from tests.conftest import SOLUTIONS, SubmissionMaker, result_of
 from tests.mutants import apply, load_mutants
 
-STAGE = curriculum.load()[0]
+# The first stage that has a module exercise with mutants and a notebook exercise.
+STAGE = next(
+    s
+    for s in curriculum.load()
+    if any(e.kind is Kind.MODULE and load_mutants(e) for e in s.exercises)
+    and any(e.kind is Kind.NOTEBOOK for e in s.exercises)
+)
 MODULE = next(e for e in STAGE.exercises if e.kind is Kind.MODULE and load_mutants(e))
 NOTEBOOK = next(e for e in STAGE.exercises if e.kind is Kind.NOTEBOOK)
-OTHERS = [e for e in STAGE.exercises if e is not MODULE]
+# Graded beside the broken exercise, to show that the rest of a run is unharmed.
+OTHERS = [NOTEBOOK, next(e for e in STAGE.exercises if e.kind is Kind.MODULE and e is not MODULE)]
+SOME = [MODULE, *OTHERS]
 
 
 def solution_text(ex: curriculum.Exercise) -> str:  # type: ignore[name-defined]
@@ -34,7 +42,7 @@ def digest(root: Path) -> dict[str, str]:
 
 def test_infinite_loop_at_import_times_out_and_the_rest_is_graded(make_submission: SubmissionMaker) -> None:
     root = make_submission({MODULE.relpath: "while True:\n    pass\n"})
-    exercises = curriculum.with_limits(list(STAGE.exercises), time_limit=3)
+    exercises = [*curriculum.with_limits([MODULE], time_limit=3), *OTHERS]
     report = grade(exercises, root)
     res = result_of(report, MODULE)
     assert res.status is Status.TIMEOUT
@@ -132,7 +140,7 @@ def test_missing_name_is_named_in_the_learners_terms(make_submission: Submission
 
 def test_exit_at_import_is_an_error_and_the_rest_is_graded(make_submission: SubmissionMaker) -> None:
     root = make_submission({MODULE.relpath: "import os\nos._exit(0)\n"})
-    report = grade(list(STAGE.exercises), root)
+    report = grade(SOME, root)
     res = result_of(report, MODULE)
     assert res.status is Status.ERROR
     assert "stopped the kernel" in res.tests[0].message
@@ -173,11 +181,11 @@ def test_notebook_cell_error_names_the_cell(make_submission: SubmissionMaker) ->
 )
 def test_invalid_notebook_is_a_clear_error(make_submission: SubmissionMaker, text: str, expected: str) -> None:
     root = make_submission({NOTEBOOK.relpath: text})
-    report = grade(list(STAGE.exercises), root)
+    report = grade(SOME, root)
     res = result_of(report, NOTEBOOK)
     assert res.status is Status.ERROR
     assert expected in res.tests[0].message
-    for ex in STAGE.exercises:
+    for ex in SOME:
         if ex is not NOTEBOOK:
             assert result_of(report, ex).points == ex.points
 
@@ -186,14 +194,14 @@ def test_grading_never_writes_the_learners_files(make_submission: SubmissionMake
     text = solution_text(MODULE) + "\nopen(__file__, 'a').write('# tampered\\n')\nimport os\nos.remove(__file__)\n"
     root = make_submission({MODULE.relpath: text})
     before = digest(root)
-    grade(list(STAGE.exercises), root)
+    grade(SOME, root)
     assert digest(root) == before
 
 
 def test_missing_file_is_reported_and_the_rest_is_graded(make_submission: SubmissionMaker) -> None:
     root = make_submission({})
     (root / MODULE.relpath).unlink()
-    report = grade(list(STAGE.exercises), root)
+    report = grade(SOME, root)
     res = result_of(report, MODULE)
     assert res.status is Status.ERROR
     assert "missing from your submission" in res.tests[0].message

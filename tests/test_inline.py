@@ -15,7 +15,13 @@ from grader.runner import grade
 from tests.conftest import EXERCISES, SOLUTIONS, result_of
 from tests.mutants import apply, load_mutants
 
-STAGE = curriculum.load()[0]
+# The first stage that has a module exercise with mutants and a notebook exercise.
+STAGE = next(
+    s
+    for s in curriculum.load()
+    if any(e.kind is Kind.MODULE and load_mutants(e) for e in s.exercises)
+    and any(e.kind is Kind.NOTEBOOK for e in s.exercises)
+)
 NOTEBOOK = next(e for e in STAGE.exercises if e.kind is Kind.NOTEBOOK)
 MODULE = next(e for e in STAGE.exercises if e.kind is Kind.MODULE and load_mutants(e))
 
