@@ -26,8 +26,8 @@ CASES = Path(__file__).parent / "cases"
 
 def build(case: Path, dest: Path) -> list[curriculum.Exercise]:  # type: ignore[name-defined]
     spec = tomllib.loads((case / "case.toml").read_text(encoding="utf-8"))
-    exercises = list(curriculum.stage(spec["stage"]).exercises)
-    by_path = {e.relpath: e for e in exercises}
+    by_path = {e.relpath: e for e in curriculum.stage(spec["stage"]).exercises}
+    exercises = [by_path[rel] for rel in spec["sources"]]  # only the exercises the case names
     for rel, source in spec["sources"].items():
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -47,13 +47,19 @@ def build(case: Path, dest: Path) -> list[curriculum.Exercise]:  # type: ignore[
 
 
 def normalise(report: GradeReport) -> GradeReport:
-    """Volatile fields (times, paths, versions) replaced by fixed values."""
+    """Volatile fields (times, paths, versions, the isolation this machine allows) replaced by fixed values."""
     exercises = [
         dataclasses.replace(e, duration=0.0, tests=[dataclasses.replace(t, duration=0.0) for t in e.tests])
         for e in report.exercises
     ]
     return dataclasses.replace(
-        report, submission="<submission>", started_at="<time>", duration=0.0, versions={}, exercises=exercises
+        report,
+        submission="<submission>",
+        started_at="<time>",
+        duration=0.0,
+        versions={},
+        isolation="<isolation>",
+        exercises=exercises,
     )
 
 
