@@ -8,13 +8,15 @@ Exit codes: 0 grading ran (whatever the score); 1 the score is under
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from grader import assign, curriculum, sandbox
+from grader import assign, batch, curriculum, sandbox
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
 REPO = Path(__file__).resolve().parent.parent
@@ -32,6 +34,24 @@ def default_submission() -> Path:
 def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage", "-s", help="stage to grade, e.g. ml-basics (default: every stage)")
     p.add_argument("--exercise", "-e", help="one exercise of the stage, e.g. kmeans")
+
+
+def _add_limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--time-limit", type=float, metavar="S", help="override every exercise's load time limit")
+    p.add_argument("--call-time-limit", type=float, metavar="S", help="override the limit on each call")
+    p.add_argument(
+        "--device",
+        choices=["cpu", "cuda", "auto"],
+        default="cpu",
+        help="torch device the suites ask your code to use (default: cpu)",
+    )
+    p.add_argument(
+        "--sandbox",
+        choices=["auto", "bubblewrap", "rlimits"],
+        default=None,
+        help="kernel isolation (default: bubblewrap when it works here, else rlimits; or $GRADER_SANDBOX)",
+    )
+    p.add_argument("--memory-mb", type=int, metavar="MB", help="override every kernel's memory limit")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,21 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-under", type=float, metavar="PCT", help="exit with 1 when the score is below PCT percent (for CI)"
     )
     g.add_argument("--jobs", "-j", type=int, default=None, help="kernels to run at once (default: CPU count)")
-    g.add_argument("--time-limit", type=float, metavar="S", help="override every exercise's load time limit")
-    g.add_argument("--call-time-limit", type=float, metavar="S", help="override the limit on each call")
-    g.add_argument(
-        "--device",
-        choices=["cpu", "cuda", "auto"],
-        default="cpu",
-        help="torch device the suites ask your code to use (default: cpu)",
-    )
-    g.add_argument(
-        "--sandbox",
-        choices=["auto", "bubblewrap", "rlimits"],
-        default=None,
-        help="kernel isolation (default: bubblewrap when it works here, else rlimits; or $GRADER_SANDBOX)",
-    )
-    g.add_argument("--memory-mb", type=int, metavar="MB", help="override every kernel's memory limit")
+    _add_limits(g)
+
+    b = sub.add_parser("batch", help="grade every submission folder in a directory (a whole class)")
+    b.add_argument("submissions", type=Path, help="folder with one sub-folder per learner")
+    _add_selection(b)
+    b.add_argument("--output", "-o", type=Path, required=True, help="folder for reports, gradebook.csv, merged.json")
+    b.add_argument("--jobs", "-j", type=int, default=None, help="submissions graded at once (default: CPU count)")
+    b.add_argument("--shard", help="grade only shard I of N, e.g. 2/4 (join the outputs with `grader merge`)")
+    _add_limits(b)
+
+    m = sub.add_parser("merge", help="join the output folders of several batch shards")
+    m.add_argument("folders", type=Path, nargs="+", help="batch output folders")
+    m.add_argument("--output", "-o", type=Path, required=True, help="folder for the joined outputs")
 
     lst = sub.add_parser("list", help="list the stages and exercises with their points")
     lst.add_argument("--stage", "-s", help="only this stage")
@@ -128,6 +146,59 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _limit_args(args: argparse.Namespace) -> list[str]:
+    """The limit/device/sandbox flags again, for child `grader grade` processes."""
+    out = ["--device", args.device]
+    for flag in ("time_limit", "call_time_limit", "memory_mb", "sandbox"):
+        value = getattr(args, flag)
+        if value is not None:
+            out += [f"--{flag.replace('_', '-')}", str(value)]
+    return out
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    exercises = curriculum.select(args.stage, args.exercise)
+    if not args.submissions.is_dir():
+        raise UsageError(f"{args.submissions} is not a folder; pass a folder with one sub-folder per learner")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    shard = batch.Shard.parse(args.shard) if args.shard else None
+    selection = (["--stage", args.stage] if args.stage else []) + (
+        ["--exercise", args.exercise] if args.exercise else []
+    )
+
+    def progress(learner: str, result: dict[str, Any]) -> None:
+        if result.get("crashed"):
+            print(
+                f"{learner}: NOT GRADED (the grader crashed, exit {result['exit_code']}); rerun to retry",
+                file=sys.stderr,
+            )
+        else:
+            print(f"{learner}: {result['points']:g} / {result['max_points']:g}")
+
+    reports = batch.run_batch(
+        args.submissions,
+        args.output,
+        exercises,
+        args.jobs or os.cpu_count() or 1,
+        shard,
+        selection + _limit_args(args),
+        progress,
+    )
+    print(f"{len(reports)} reports in {args.output}; gradebook: {args.output / 'gradebook.csv'}")
+    return EXIT_OK
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    state = args.folders[0] / batch.STATE
+    if not state.is_file():
+        raise UsageError(f"{args.folders[0]} is not a batch output folder (no {batch.STATE})")
+    keys = json.loads(state.read_text(encoding="utf-8"))["exercises"]
+    reports = batch.merge(args.folders, args.output, [curriculum.exercise(k) for k in keys])
+    print(f"merged {len(reports)} reports into {args.output}")
+    return EXIT_OK
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     stages = [curriculum.stage(args.stage)] if args.stage else list(curriculum.load())
     for st in stages:
@@ -154,7 +225,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"grade": cmd_grade, "list": cmd_list, "assign": cmd_assign}
+COMMANDS = {"grade": cmd_grade, "batch": cmd_batch, "merge": cmd_merge, "list": cmd_list, "assign": cmd_assign}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -162,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, curriculum.CurriculumError, assign.AssignError) as exc:
+    except (UsageError, curriculum.CurriculumError, assign.AssignError, batch.BatchError) as exc:
         parser.exit(EXIT_USAGE, f"grader: error: {exc}\n")
     except KeyboardInterrupt:
         return 130
