@@ -29,6 +29,49 @@ import traceback
 from typing import Any
 
 MIME = "application/x-grader-reply+json"
+MAX_REPLY_CHARS = 64 * 2**20  # one value from the learner, encoded
+MAX_OUTPUT_CHARS = 2**20  # what the learner's code may print per cell or call before it is cut
+
+
+class _CappedStream:
+    """Wraps the kernel's stdout/stderr: past the cap, output is dropped with one notice.
+
+    A learner printing a gigabyte would otherwise make the kernel send it all to the grader.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._left = MAX_OUTPUT_CHARS
+        self._noted = False
+
+    def write(self, text: str) -> int:
+        if self._left > 0:
+            part = text[: self._left]
+            self._left -= len(part)
+            self._inner.write(part)
+        elif not self._noted:
+            self._noted = True
+            self._inner.write(f"\n[output cut by the grader after {MAX_OUTPUT_CHARS >> 20} MB]\n")
+        return len(text)
+
+    def reset(self) -> None:
+        self._left = MAX_OUTPUT_CHARS
+        self._noted = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def cap_output() -> None:
+    """Cap sys.stdout and sys.stderr, and reset the caps before every cell the kernel runs."""
+    from IPython import get_ipython
+
+    streams = [_CappedStream(sys.stdout), _CappedStream(sys.stderr)]
+    sys.stdout, sys.stderr = streams
+    get_ipython().events.register("pre_run_cell", lambda *_: [s.reset() for s in streams])
+    _state["streams"] = streams
+    _publish({"ok": None})
+
 
 _refs: dict[int, Any] = {}
 _ids_by_object: dict[int, int] = {}
@@ -185,6 +228,8 @@ def _lookup(name: str) -> Any:
 
 def serve(request_json: str) -> dict[str, Any]:
     """Serve one request from the grader and return the reply."""
+    for stream in _state.get("streams", ()):
+        stream.reset()
     request = json.loads(request_json)
     op = request["op"]
     try:
@@ -217,9 +262,16 @@ def serve(request_json: str) -> dict[str, Any]:
     except BaseException as exc:
         return {"error": describe_exception(exc)}
     try:
-        return {"ok_json": json.dumps(encode(value, _ref), allow_nan=False)}
-    except BaseException as exc:
+        text = json.dumps(encode(value, _ref), allow_nan=False)
+    except BaseException as exc:  # e.g. a lying __len__ or a recursive container
         return {"error": describe_exception(exc), "while": "encoding"}
+    if len(text) > MAX_REPLY_CHARS:
+        message = (
+            f"the value it returned is {len(text) >> 20} MB once encoded; the grader reads at most "
+            f"{MAX_REPLY_CHARS >> 20} MB per value"
+        )
+        return {"error": {"type": "ValueError", "mro": ["ValueError"], "message": message, "frames": []}}
+    return {"ok_json": text}
 
 
 COMM_TARGET = "grader"

@@ -228,6 +228,7 @@ class KernelSession:
         self.pid = getattr(getattr(provisioner, "process", None), "pid", None)
         await self._run(_boot_code(), timeout=30)
         await self._agent(_agent_call("open_channel"), 30)
+        await self._agent(_agent_call("cap_output"), 30)
         self._comm_id = uuid.uuid4().hex
         content = {"comm_id": self._comm_id, "target_name": "grader", "data": {}}
         kc.shell_channel.send(kc.session.msg("comm_open", content))

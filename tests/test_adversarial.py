@@ -1,0 +1,140 @@
+"""The catalogue of hostile and broken submissions (tests/adversarial/<case>/case.toml).
+
+Each case replaces one exercise's file of a correct submission and states the result it
+must get. For every case: that exercise gets its stated status and points, a learner-facing
+message where one is named; the exercise graded beside it still gets full marks; no process
+is left behind; the learner's files are unchanged; nothing is written outside the sandbox.
+Cases marked `requires = "bubblewrap"` test what only the sandbox can stop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import socket
+import tempfile
+import tomllib
+import uuid
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+
+from grader import curriculum, sandbox
+from grader.data import Exercise
+from grader.runner import grade
+from tests.conftest import ROOT, SOLUTIONS, SubmissionMaker, result_of
+from tests.mutants import apply, load_mutants
+
+CATALOGUE = Path(__file__).parent / "adversarial"
+CASES = sorted(p for p in CATALOGUE.iterdir() if (p / "case.toml").is_file())
+SLOW_SECONDS = 3
+
+
+def spec_of(case: Path) -> dict:  # type: ignore[type-arg]
+    return tomllib.loads((case / "case.toml").read_text(encoding="utf-8"))
+
+
+def _param(case: Path) -> object:
+    spec = spec_of(case)
+    slow = any(v >= 1 for v in spec.get("limits", {}).values()) or case.name in {
+        "fill_the_disk",
+        "print_1_gb",
+        "fork_bomb",
+        "notebook_100_mb_of_stored_output",
+        "notebook_prints_100_mb",
+        "huge_return_value",
+        "allocate_50_gb",
+    }
+    return pytest.param(case, id=case.name, marks=[pytest.mark.slow] if slow else [])
+
+
+def edit_notebook(path: Path, edit: str) -> str:
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if edit == "drop_kernelspec":
+        nb.metadata.pop("kernelspec", None)
+        nb.metadata.pop("language_info", None)
+    elif edit == "big_stored_output":
+        code[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="y" * 100 * 2**20)]
+    elif edit == "print_100_mb":
+        code[0].source = "print('z' * 100 * 2**20)\n" + code[0].source
+    elif edit == "input_call":
+        nb.cells.insert(nb.cells.index(code[1]), nbformat.v4.new_code_cell("name = input('Your name? ')"))
+    else:
+        raise ValueError(f"unknown notebook edit {edit!r}")
+    return nbformat.writes(nb)
+
+
+def build(spec: dict, ex: Exercise, subs: dict[str, str]) -> str:  # type: ignore[type-arg]
+    payload = spec.get("payload", "")
+    for key, value in subs.items():
+        payload = payload.replace("{" + key + "}", value)
+    mode = spec["mode"]
+    if mode == "replace":
+        return str(payload)
+    if mode == "append":
+        return (SOLUTIONS / ex.relpath).read_text(encoding="utf-8") + "\n" + payload
+    if mode == "mutant":
+        mutant = next(m for m in load_mutants(ex) if m.name == spec["mutant"])
+        return apply(mutant, SOLUTIONS / ex.relpath) + "\n" + payload
+    if mode == "notebook":
+        return edit_notebook(SOLUTIONS / ex.relpath, spec["edit"])
+    raise ValueError(f"unknown mode {mode!r}")
+
+
+def digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_the_catalogue_is_big_enough() -> None:
+    assert len(CASES) >= 20
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+def test_adversarial_case(case: Path, make_submission: SubmissionMaker) -> None:
+    spec = spec_of(case)
+    if spec.get("requires") == "bubblewrap" and not sandbox.bubblewrap_works():
+        pytest.skip("needs bubblewrap (apt-get install bubblewrap)")
+    ex = curriculum.exercise(spec["exercise"])
+    stage = curriculum.stage(ex.stage)
+    beside = next(e for e in stage.exercises if e.kind is not ex.kind)
+    token = uuid.uuid4().hex
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    subs = {"TOKEN": token, "REPO": str(ROOT), "PORT": str(server.getsockname()[1])}
+    root = make_submission({ex.relpath: build(spec, ex, subs)})
+    before = digest(root)
+    free_before = shutil.disk_usage(tempfile.gettempdir()).free
+    try:
+        report = grade([*curriculum.with_limits([ex], **spec.get("limits", {})), beside], root)
+    finally:
+        server.close()
+
+    res = result_of(report, ex)
+    messages = "\n".join([res.load_message, *(t.message for t in res.tests)])
+    assert res.status.value in spec["status"], messages
+    if "message" in spec:
+        assert spec["message"] in messages
+    expected = {"zero": 0, "full": res.max_points}.get(spec["points"])
+    if expected is None:
+        assert res.points < res.max_points
+    else:
+        assert res.points == expected, messages
+    assert not report.grader_errors, [t.message for t in report.grader_errors]
+    other = result_of(report, beside)
+    assert other.points == other.max_points, [t.message for t in other.tests]
+
+    assert digest(root) == before, "the learner's files changed"
+    assert psutil.Process().children(recursive=True) == [], "a process was left behind"
+    leftovers = [p.info for p in psutil.process_iter(["pid", "cmdline"]) if token in " ".join(p.info["cmdline"] or [])]
+    assert not leftovers, f"processes left behind: {leftovers}"
+    for path in spec.get("absent", []):
+        assert not Path(path.replace("{TOKEN}", token).replace("{REPO}", str(ROOT))).exists()
+    assert shutil.disk_usage(tempfile.gettempdir()).free > free_before - 200 * 2**20, "the disk filled up"
