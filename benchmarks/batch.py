@@ -1,0 +1,113 @@
+"""Batch throughput: 40 copies of a stage (half solutions, half mutants), with --jobs 1 and --jobs 2.
+
+Prints submissions per minute for each, the speed-up, and the peak memory of the batch
+process itself for a small and a large class (it must stay flat as the class grows),
+all measured in one run.
+
+    python benchmarks/batch.py [--stage ml-basics] [--copies 40]
+
+Targets (issue 4): speed-up >= 1.7x from 1 to 2 jobs on 2 cores; flat batch-process memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from grader import curriculum  # noqa: E402
+from tests.mutants import apply, load_mutants  # noqa: E402
+
+
+def make_class(root: Path, stage: curriculum.Stage, copies: int) -> Path:  # type: ignore[name-defined]
+    subs = root / "class"
+    for i in range(copies):
+        learner = subs / f"learner{i:03d}"
+        for ex in stage.exercises:
+            target = learner / ex.relpath
+            target.parent.mkdir(parents=True, exist_ok=True)
+            mutants = load_mutants(ex)
+            if i % 2 and mutants:
+                target.write_text(apply(mutants[i // 2 % len(mutants)], ROOT / "solutions" / ex.relpath))
+            else:
+                shutil.copy(ROOT / "solutions" / ex.relpath, target)
+    return subs
+
+
+def run(subs: Path, out: Path, stage: str, jobs: int) -> tuple[float, int]:
+    """Wall time and peak RSS (bytes) of the batch process itself."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "grader",
+        "batch",
+        str(subs),
+        "--stage",
+        stage,
+        "--output",
+        str(out),
+        "--jobs",
+        str(jobs),
+    ]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    ps = psutil.Process(proc.pid)
+
+    def watch() -> None:
+        nonlocal peak
+        while proc.poll() is None:
+            try:
+                peak = max(peak, ps.memory_info().rss)
+            except psutil.Error:
+                return
+            time.sleep(0.05)
+
+    t = threading.Thread(target=watch)
+    t.start()
+    code = proc.wait()
+    t.join()
+    if code != 0:
+        raise SystemExit(f"batch failed with exit code {code}")
+    return time.perf_counter() - t0, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stage", default="ml-basics")
+    parser.add_argument("--copies", type=int, default=40)
+    args = parser.parse_args()
+    stage = curriculum.stage(args.stage)
+    with tempfile.TemporaryDirectory() as tmp:
+        subs = make_class(Path(tmp), stage, args.copies)
+        small = make_class(Path(tmp) / "small", stage, 4)
+        t1, mem1 = run(subs, Path(tmp) / "out1", stage.id, 1)
+        t2, mem2 = run(subs, Path(tmp) / "out2", stage.id, 2)
+        _, mem_small = run(small, Path(tmp) / "out_small", stage.id, 2)
+    n = args.copies
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    print(f"stage {stage.id}: {len(stage.exercises)} exercises, {n} submissions, {os.cpu_count()} cores")
+    print(f"--jobs 1: {t1:7.1f} s  {60 * n / t1:6.1f} submissions/min")
+    print(f"--jobs 2: {t2:7.1f} s  {60 * n / t2:6.1f} submissions/min")
+    print(f"speed-up: {t1 / t2:.2f}x  (target >= 1.7x)")
+    print(
+        f"batch process peak RSS: {mem_small / 2**20:.0f} MB for 4 submissions, "
+        f"{max(mem1, mem2) / 2**20:.0f} MB for {n} (flat means about equal)"
+    )
+    print(f"largest single child process (a grader or a kernel): {children / 2**20:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

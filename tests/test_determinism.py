@@ -1,0 +1,62 @@
+"""The same submission graded 20 times gets the same score, statuses, messages and seeds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import curriculum
+from grader.data import Kind
+from tests.conftest import ROOT, SOLUTIONS
+from tests.mutants import apply, load_mutants
+
+STAGE = next(s for s in curriculum.load() if s.id == "ml-basics")  # the stage the engine issue built
+COPIES = 20
+
+
+def mixed_submission(root: Path) -> None:
+    """Each module exercise with its first known mistake (so there are messages to compare), notebooks solved."""
+    for ex in STAGE.exercises:
+        target = root / ex.relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        mutants = load_mutants(ex)
+        if ex.kind is Kind.MODULE and mutants:
+            target.write_text(apply(mutants[0], SOLUTIONS / ex.relpath), encoding="utf-8")
+        else:
+            shutil.copy(SOLUTIONS / ex.relpath, target)
+
+
+@pytest.mark.slow
+def test_twenty_gradings_agree(tmp_path: Path) -> None:
+    first = tmp_path / "class" / "copy00"
+    mixed_submission(first)
+    for i in range(1, COPIES):
+        shutil.copytree(first, tmp_path / "class" / f"copy{i:02d}")
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable,
+        "-m",
+        "grader",
+        "batch",
+        str(tmp_path / "class"),
+        "--stage",
+        STAGE.id,
+        "--output",
+        str(out),
+        "--jobs",
+        "2",
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=3000)
+    assert res.returncode == 0, res.stderr
+    learners = json.loads((out / "merged.json").read_text())["learners"]
+    assert len(learners) == COPIES
+    reference = learners["copy00"]
+    assert 0 < reference["points"] < reference["max_points"]
+    assert all(t["seed"] is not None for e in reference["exercises"] for t in e["tests"])
+    for name, report in learners.items():
+        assert report == reference, f"{name} differs from copy00"
