@@ -19,6 +19,7 @@ from typing import Any
 from grader import assign, batch, curriculum, sandbox
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
+FORMATS = ["text", "json", "gradescope", "junit", "github"]
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -66,7 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="folder laid out like exercises/ (default: ./exercises); e.g. solutions",
     )
-    g.add_argument("--format", "-f", choices=["text", "json"], default="text", help="report format")
+    g.add_argument(
+        "--format",
+        "-f",
+        choices=FORMATS,
+        default="text",
+        help="report format: text (the terminal table), json (our schema), gradescope (results.json), "
+        "junit (XML), github (step summary and annotations), html (a feedback page)",
+    )
     g.add_argument("--output", "-o", type=Path, help="write the report to this file as well")
     g.add_argument(
         "--fail-under", type=float, metavar="PCT", help="exit with 1 when the score is below PCT percent (for CI)"
@@ -97,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from grader.report import RENDERERS, text
+    from grader.report import RENDERERS, github, text
     from grader.runner import grade
 
     exercises = curriculum.select(args.stage, args.exercise)
@@ -131,7 +139,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(rendered, encoding="utf-8")
-    if args.format == "text" or args.output:
+    if args.format == "github":
+        prefix = os.path.relpath(submission, Path.cwd())
+        sys.stdout.write(github.annotations(report, prefix))
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if step_summary:
+            with open(step_summary, "a", encoding="utf-8") as f:
+                f.write(rendered)
+    if args.format in ("text", "github") or args.output:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         width = shutil.get_terminal_size((100, 24)).columns
         sys.stdout.write(text.render(report, width=width, color=color))

@@ -10,13 +10,14 @@ import dataclasses
 import json
 import shutil
 import tomllib
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from grader import curriculum
 from grader.data import GradeReport
-from grader.report import json_report, text
+from grader.report import github, gradescope, json_report, junit, text
 from grader.runner import grade
 from tests.conftest import EXERCISES, SOLUTIONS
 from tests.mutants import apply, load_mutants
@@ -70,8 +71,17 @@ def normalise(report: GradeReport) -> GradeReport:
 def test_golden_reports(case: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     exercises = build(case, tmp_path / "sub")
     report = normalise(grade(exercises, tmp_path / "sub"))
-    rendered = {"expected.txt": text.render(report), "expected.json": json_report.render(report)}
+    rendered = {
+        "expected.txt": text.render(report),
+        "expected.json": json_report.render(report),
+        "expected.gradescope.json": gradescope.render(report),
+        "expected.junit.xml": junit.render(report),
+        "expected.summary.md": github.summary(report),
+        "expected.annotations.txt": github.annotations(report),
+    }
     json.loads(rendered["expected.json"])
+    json.loads(rendered["expected.gradescope.json"])
+    ET.fromstring(rendered["expected.junit.xml"].split("?>", 1)[1])
     if request.config.getoption("--update-goldens"):
         for name, content in rendered.items():
             (case / name).write_text(content, encoding="utf-8")

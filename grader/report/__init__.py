@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from grader.data import GradeReport
-from grader.report import json_report, text
+from grader.report import github, gradescope, json_report, junit, text
 
 Renderer = Callable[[GradeReport], str]
 
 RENDERERS: dict[str, Renderer] = {
     "text": text.render,
     "json": json_report.render,
+    "gradescope": gradescope.render,
+    "junit": junit.render,
+    "github": github.render,  # the step summary; annotations go to stdout (see cli)
 }
