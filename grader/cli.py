@@ -19,7 +19,7 @@ from typing import Any
 from grader import assign, batch, curriculum, sandbox
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
-FORMATS = ["text", "json", "gradescope", "junit", "github"]
+FORMATS = ["text", "json", "gradescope", "junit", "github", "html"]
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -141,7 +141,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         args.output.write_text(rendered, encoding="utf-8")
     if args.format == "github":
         prefix = os.path.relpath(submission, Path.cwd())
-        sys.stdout.write(github.annotations(report, prefix))
+        sys.stdout.write(github.annotation_lines(report, prefix))
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary:
             with open(step_summary, "a", encoding="utf-8") as f:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 class Kind(enum.StrEnum):
@@ -82,6 +83,8 @@ class TestOutcome:
     line: int | None = None
     seed: int | None = None
     duration: float = 0.0
+    # What a suite asked to show as a picture (see the `plot` fixture); drawn only by the HTML report.
+    plots: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

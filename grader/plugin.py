@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -94,6 +94,7 @@ class Collector:
         self.outcomes: dict[str, list[TestOutcome]] = {e.key: [] for e in exercises}
         self.problems: dict[str, list[str]] = {e.key: [] for e in exercises}
         self._started: dict[str, float] = {}
+        self._plots: dict[str, list[dict[str, Any]]] = {}
 
     def exercise_for(self, path: Path) -> Exercise:
         ex = self.by_suite.get(str(Path(path).resolve()))
@@ -129,6 +130,16 @@ class Collector:
     @pytest.fixture
     def rng(self, seed: int) -> np.random.Generator:
         return np.random.default_rng(seed)
+
+    @pytest.fixture
+    def plot(self, request: pytest.FixtureRequest) -> Callable[..., None]:
+        """``plot(kind, title, **arrays)``: a picture for the HTML report (kinds in grader.report.html)."""
+        plots = self._plots.setdefault(request.node.nodeid, [])
+
+        def record(kind: str, title: str, **data: Any) -> None:
+            plots.append({"kind": kind, "title": title, **{k: np.asarray(v).tolist() for k, v in data.items()}})
+
+        return record
 
     # --- outcomes --------------------------------------------------------------------------
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -177,6 +188,7 @@ class Collector:
                 line=line,
                 seed=seed_for(item.nodeid),
                 duration=round(time.perf_counter() - self._started.get(item.nodeid, time.perf_counter()), 4),
+                plots=self._plots.pop(item.nodeid, []),
             )
         )
         return report

@@ -77,7 +77,7 @@ def test_golden_reports(case: Path, tmp_path: Path, request: pytest.FixtureReque
         "expected.gradescope.json": gradescope.render(report),
         "expected.junit.xml": junit.render(report),
         "expected.summary.md": github.summary(report),
-        "expected.annotations.txt": github.annotations(report),
+        "expected.annotations.txt": github.annotation_lines(report),
     }
     json.loads(rendered["expected.json"])
     json.loads(rendered["expected.gradescope.json"])

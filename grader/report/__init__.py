@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from grader.data import GradeReport
-from grader.report import github, gradescope, json_report, junit, text
+from grader.report import github, gradescope, html, json_report, junit, text
 
 Renderer = Callable[[GradeReport], str]
 
@@ -15,4 +15,5 @@ RENDERERS: dict[str, Renderer] = {
     "gradescope": gradescope.render,
     "junit": junit.render,
     "github": github.render,  # the step summary; annotations go to stdout (see cli)
+    "html": html.render,
 }

@@ -23,14 +23,19 @@ def _cell(text: str) -> str:
 
 
 def summary(report: GradeReport) -> str:
-    lines = [f"## Grade: {report.points:g} / {report.max_points:g} ({report.percent:.0f}%)", "",
-             "| exercise | status | points | first problem |", "|---|---|---:|---|"]
+    lines = [
+        f"## Grade: {report.points:g} / {report.max_points:g} ({report.percent:.0f}%)",
+        "",
+        "| exercise | status | points | first problem |",
+        "|---|---|---:|---|",
+    ]
     for e in report.exercises:
         bad = next((t for t in e.tests if t.status not in (Status.PASSED, Status.NOT_ATTEMPTED)), None)
         first = e.load_message or (bad.message if bad else "")
         first = first.splitlines()[0] if first else ""
-        lines.append(f"| `{e.key}` | {ICON[e.status]} {e.status.value} | {e.points:g} / {e.max_points:g} | "
-                     f"{_cell(first)} |")
+        lines.append(
+            f"| `{e.key}` | {ICON[e.status]} {e.status.value} | {e.points:g} / {e.max_points:g} | {_cell(first)} |"
+        )
     if report.grader_errors:
         lines += ["", "⚠️ The grader failed on some tests. That is not your fault, and they are not counted."]
     lines += ["", f"<sub>Isolation: {report.isolation}.</sub>", ""]
@@ -45,7 +50,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotations(report: GradeReport, prefix: str = "exercises") -> str:
+def annotation_lines(report: GradeReport, prefix: str = "exercises") -> str:
     """One annotation per failing test, on the learner's file (and line, or notebook cell)."""
     out = []
     seen: set[tuple[str, int | None, str]] = set()

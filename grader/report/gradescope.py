@@ -26,24 +26,49 @@ def to_dict(report: GradeReport) -> dict[str, Any]:
         for t in e.tests:
             name = f"{e.key}: {t.name}"
             if t.status is Status.GRADER_ERROR:
-                tests.append({"name": f"{name} (could not be graded)", "status": "failed",
-                              "output": COULD_NOT_GRADE, "visibility": "visible"})
-                tests.append({"name": f"{name} (grader traceback)", "status": "failed", "output": t.message,
-                              "visibility": "hidden"})
+                tests.append(
+                    {
+                        "name": f"{name} (could not be graded)",
+                        "status": "failed",
+                        "output": COULD_NOT_GRADE,
+                        "visibility": "visible",
+                    }
+                )
+                tests.append(
+                    {
+                        "name": f"{name} (grader traceback)",
+                        "status": "failed",
+                        "output": t.message,
+                        "visibility": "hidden",
+                    }
+                )
                 continue
             counted += t.points
             output = t.message if t.status is not Status.PASSED else ""
             if t.status not in (Status.PASSED, Status.FAILED):
                 output = f"[{t.status.value}] {output}".strip()
-            tests.append({"name": name, "score": t.points, "max_score": t.max_points,
-                          "status": "passed" if t.status is Status.PASSED else "failed",
-                          "output": output, "visibility": "visible"})
+            tests.append(
+                {
+                    "name": name,
+                    "score": t.points,
+                    "max_score": t.max_points,
+                    "status": "passed" if t.status is Status.PASSED else "failed",
+                    "output": output,
+                    "visibility": "visible",
+                }
+            )
     errors = len(report.grader_errors)
     summary = f"{report.points:g} / {report.max_points:g} points ({report.percent:.0f}%)."
     if errors:
         summary += f" {errors} test(s) could not be graded and are not counted; they will be regraded."
-    return {"score": round(counted, 6), "execution_time": round(report.duration), "output": summary,
-            "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+    return {
+        "score": round(counted, 6),
+        "execution_time": round(report.duration),
+        "output": summary,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
 
 
 def render(report: GradeReport) -> str:

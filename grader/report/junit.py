@@ -8,8 +8,12 @@ from grader.data import GradeReport, Status
 
 
 def render(report: GradeReport) -> str:
-    root = ET.Element("testsuites", name="grader", tests=str(sum(len(e.tests) for e in report.exercises)),
-                      time=f"{report.duration:.3f}")
+    root = ET.Element(
+        "testsuites",
+        name="grader",
+        tests=str(sum(len(e.tests) for e in report.exercises)),
+        time=f"{report.duration:.3f}",
+    )
     props = ET.SubElement(root, "properties")
     ET.SubElement(props, "property", name="points", value=f"{report.points:g}")
     ET.SubElement(props, "property", name="max_points", value=f"{report.max_points:g}")
@@ -17,10 +21,14 @@ def render(report: GradeReport) -> str:
     for e in report.exercises:
         count = {s: sum(t.status is s for t in e.tests) for s in Status}
         suite = ET.SubElement(
-            root, "testsuite", name=e.key, tests=str(len(e.tests)),
+            root,
+            "testsuite",
+            name=e.key,
+            tests=str(len(e.tests)),
             failures=str(count[Status.FAILED]),
             errors=str(count[Status.ERROR] + count[Status.TIMEOUT] + count[Status.GRADER_ERROR]),
-            skipped=str(count[Status.NOT_ATTEMPTED]), time=f"{e.duration:.3f}",
+            skipped=str(count[Status.NOT_ATTEMPTED]),
+            time=f"{e.duration:.3f}",
         )
         sp = ET.SubElement(suite, "properties")
         ET.SubElement(sp, "property", name="points", value=f"{e.points:g}")

@@ -253,7 +253,7 @@ def test_ties_go_to_the_lowest_centre_index(sub: Any) -> None:
 
 
 @pytest.mark.points(1)
-def test_kmeanspp_recovers_separated_blobs(sub: Any, rng: np.random.Generator) -> None:
+def test_kmeanspp_recovers_separated_blobs(sub: Any, rng: np.random.Generator, plot: Any) -> None:
     # far apart (100) relative to their spread (0.5): D^2 seeding hits every blob with near certainty
     centres = [(0, 0), (100, 0), (0, 100), (100, 100)]
     X = _blobs(rng, centres, [60, 20, 40, 10], std=0.5)
@@ -262,6 +262,14 @@ def test_kmeanspp_recovers_separated_blobs(sub: Any, rng: np.random.Generator) -
         model = sub.KMeans(n_clusters=4, init="k-means++", random_state=random_state).fit(X)
         got = _fitted(model, len(X), 4, 2)
         ari = adjusted_rand_score(truth, got["labels"])
+        if random_state == 0 or ari != 1.0:
+            plot(
+                "clusters",
+                f"k-means++ on four blobs (random_state={random_state})",
+                X=X,
+                learner=got["labels"],
+                reference=truth,
+            )
         if ari != 1.0:
             fail(
                 f"On 4 well-separated blobs (k-means++, random_state={random_state}) your clusters do not "

@@ -233,13 +233,24 @@ def test_ridge_matches_sklearn_ridge_with_alpha_times_n(sub: Any, rng: np.random
 
 
 @pytest.mark.points(1)
-def test_edge_cases(sub: Any, rng: np.random.Generator) -> None:
+def test_edge_cases(sub: Any, rng: np.random.Generator, plot: Any) -> None:
     # one feature
     x = rng.normal(2.0, 1.0, size=(20, 1))
     y = 3.0 * x[:, 0] - 1.0 + 0.1 * rng.normal(size=20)
     slope, icpt = np.polyfit(x[:, 0], y, 1)
+    single = sub.LinearRegression().fit(x, y)
+    yours = single.predict(x)
+    if isinstance(yours, np.ndarray) and yours.shape == (20,):
+        plot(
+            "fit",
+            "Your line and the least-squares line on one feature",
+            x=x[:, 0],
+            y=y,
+            learner=yours,
+            reference=slope * x[:, 0] + icpt,
+        )
     _check_fit(
-        sub.LinearRegression().fit(x, y),
+        single,
         x,
         (np.array([slope]), float(icpt)),
         what="a single feature",
