@@ -8,11 +8,12 @@ Exit codes: 0 grading ran (whatever the score); 1 the score is under
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _progress_bar(total: int) -> Iterator[Callable[[str, str], None] | None]:
+    """A rich progress bar on stderr naming the exercise being graded; none when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("starting kernels", total=total)
+        seen: list[str] = []
+
+        def update(exercise: str, test: str) -> None:
+            if exercise not in seen:
+                seen.append(exercise)
+                bar.update(task, completed=len(seen) - 1)
+            bar.update(task, description=f"grading {exercise}: {test}")
+
+        yield update
+        bar.update(task, completed=total)
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from grader.report import RENDERERS, github, text
     from grader.runner import grade
@@ -134,7 +159,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
             "(apt-get install bubblewrap for the full sandbox).",
             file=sys.stderr,
         )
-    report = grade(exercises, submission, jobs=args.jobs, device=args.device, isolation=isolation)
+    with _progress_bar(len(exercises)) as progress:
+        report = grade(
+            exercises, submission, jobs=args.jobs, device=args.device, isolation=isolation, progress=progress
+        )
     rendered = RENDERERS[args.format](report)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -87,7 +87,14 @@ def _failure_text(exc: BaseException) -> str:
 class Collector:
     """Fixtures for suites, and one TestOutcome per test."""
 
-    def __init__(self, exercises: list[Exercise], provider: SessionProvider, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        exercises: list[Exercise],
+        provider: SessionProvider,
+        device: str = "cpu",
+        progress: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self._progress = progress
         self._device = device
         self.by_suite = {str(suite_path(e).resolve()): e for e in exercises}
         self.provider = provider
@@ -157,8 +164,11 @@ class Collector:
                 return
             self.problems[key].append(f"the suite could not be collected:\n{report.longreprtext}")
 
-    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
-        self._started[nodeid] = time.perf_counter()
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._started[item.nodeid] = time.perf_counter()
+        if self._progress is not None:
+            self._progress(self.exercise_for(item.path).key, item.name)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(

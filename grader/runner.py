@@ -8,7 +8,7 @@ import datetime as dt
 import os
 import platform
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from importlib import metadata
 from pathlib import Path
@@ -146,10 +146,16 @@ def _quiet_pytest_env() -> Iterator[None]:
 
 
 def run_suites(
-    exercises: list[Exercise], provider: SessionProvider, device: str = "cpu"
+    exercises: list[Exercise],
+    provider: SessionProvider,
+    device: str = "cpu",
+    progress: Callable[[str, str], None] | None = None,
 ) -> dict[str, tuple[list[TestOutcome], list[str]]]:
-    """Run the hidden suites of ``exercises`` in this process against ``provider``'s sessions."""
-    collector = Collector(exercises, provider, device)
+    """Run the hidden suites of ``exercises`` in this process against ``provider``'s sessions.
+
+    ``progress(exercise_key, test_name)`` is called as each test starts.
+    """
+    collector = Collector(exercises, provider, device, progress)
     paths = []
     for ex in exercises:
         path = suite_path(ex)
@@ -237,6 +243,7 @@ def grade(
     jobs: int | None = None,
     device: str = "cpu",
     isolation: str | None = None,
+    progress: Callable[[str, str], None] | None = None,
 ) -> GradeReport:
     """Grade ``exercises`` of the submission folder ``submission`` and return the report.
 
@@ -247,7 +254,7 @@ def grade(
     mode = sandbox.pick_mode(isolation)
     pool = KernelPool(exercises, Submission(submission), jobs or os.cpu_count() or 1, mode)
     try:
-        runs = run_suites(exercises, pool, resolve_device(device))
+        runs = run_suites(exercises, pool, resolve_device(device), progress)
     finally:
         pool.close()
     return GradeReport(
