@@ -24,16 +24,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", help="rewrite tests/cases/*/expected.* files")
 
 
-@pytest.fixture(scope="session")
-def solution_reports() -> dict[str, GradeReport]:
-    """Every stage graded once from solutions/ (each stage is one grading run)."""
-    return {st.id: grade(list(st.exercises), SOLUTIONS) for st in curriculum.load()}
+class StageReports(dict[str, GradeReport]):
+    """Stage id -> report of grading that stage from one folder, graded the first time it is asked for."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+
+    def __missing__(self, stage_id: str) -> GradeReport:
+        report = grade(list(curriculum.stage(stage_id).exercises), self.root)
+        self[stage_id] = report
+        return report
 
 
 @pytest.fixture(scope="session")
-def stub_reports() -> dict[str, GradeReport]:
-    """Every stage graded once from the untouched exercises/."""
-    return {st.id: grade(list(st.exercises), EXERCISES) for st in curriculum.load()}
+def solution_reports() -> StageReports:
+    """Each stage graded once from solutions/ (a stage at a time, when a test first needs it)."""
+    return StageReports(SOLUTIONS)
+
+
+@pytest.fixture(scope="session")
+def stub_reports() -> StageReports:
+    """Each stage graded once from the untouched exercises/."""
+    return StageReports(EXERCISES)
 
 
 SubmissionMaker = Callable[[dict[str, str]], Path]
