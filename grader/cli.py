@@ -35,7 +35,7 @@ def default_submission() -> Path:
 
 def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage", "-s", help="stage to grade, e.g. ml-basics (default: every stage)")
-    p.add_argument("--exercise", "-e", help="one exercise of the stage, e.g. kmeans")
+    p.add_argument("--exercise", "-e", action="append", help="an exercise of the stage, e.g. kmeans (repeatable)")
 
 
 def _add_limits(p: argparse.ArgumentParser) -> None:
@@ -206,9 +206,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     shard = batch.Shard.parse(args.shard) if args.shard else None
-    selection = (["--stage", args.stage] if args.stage else []) + (
-        ["--exercise", args.exercise] if args.exercise else []
-    )
+    selection = ["--stage", args.stage] if args.stage else []
+    for ex_id in args.exercise or []:
+        selection += ["--exercise", ex_id]
 
     def progress(learner: str, result: dict[str, Any]) -> None:
         if result.get("crashed"):

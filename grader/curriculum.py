@@ -93,14 +93,14 @@ def exercise(key: str) -> Exercise:
     raise CurriculumError(f"stage {stage_id!r} has no exercise {ex_id!r}; it has: {known}")
 
 
-def select(stage_id: str | None, exercise_id: str | None) -> list[Exercise]:
-    """The exercises a command names: one stage (optionally one exercise of it), or everything."""
+def select(stage_id: str | None, exercise_ids: list[str] | None = None) -> list[Exercise]:
+    """The exercises a command names: one stage (optionally some exercises of it), or everything."""
     if stage_id is None:
-        if exercise_id is not None:
+        if exercise_ids:
             raise CurriculumError("--exercise needs --stage as well")
         return [e for s in load() for e in s.exercises]
-    if exercise_id is not None:
-        return [exercise(f"{stage_id}/{exercise_id}")]
+    if exercise_ids:
+        return [exercise(f"{stage_id}/{ex_id}") for ex_id in dict.fromkeys(exercise_ids)]
     return list(stage(stage_id).exercises)
 
 
