@@ -85,6 +85,8 @@ class TestOutcome:
     duration: float = 0.0
     # What a suite asked to show as a picture (see the `plot` fixture); drawn only by the HTML report.
     plots: list[dict[str, Any]] = field(default_factory=list)
+    # Scores a suite published with pytest's `record_property("leaderboard:<name>", value)`.
+    leaderboard: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -143,6 +145,11 @@ class GradeReport:
     @property
     def percent(self) -> float:
         return 100.0 * self.points / self.max_points if self.max_points else 0.0
+
+    @property
+    def leaderboard(self) -> dict[str, float]:
+        """Every leaderboard score the suites published, by name (e.g. "public AUC")."""
+        return {k: v for e in self.exercises for t in e.tests for k, v in t.leaderboard.items()}
 
     @property
     def grader_errors(self) -> list[TestOutcome]:

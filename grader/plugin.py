@@ -30,6 +30,8 @@ from grader.remote import (
     Sub,
 )
 
+LEADERBOARD = "leaderboard:"
+
 
 class SessionProvider(Protocol):
     """Gives the loaded learner namespace of an exercise, and takes it back."""
@@ -199,6 +201,11 @@ class Collector:
                 seed=seed_for(item.nodeid),
                 duration=round(time.perf_counter() - self._started.get(item.nodeid, time.perf_counter()), 4),
                 plots=self._plots.pop(item.nodeid, []),
+                leaderboard={
+                    str(k).removeprefix(LEADERBOARD): float(v)
+                    for k, v in getattr(item, "user_properties", [])
+                    if str(k).startswith(LEADERBOARD) and isinstance(v, int | float)
+                },
             )
         )
         return report

@@ -61,7 +61,7 @@ def to_dict(report: GradeReport) -> dict[str, Any]:
     summary = f"{report.points:g} / {report.max_points:g} points ({report.percent:.0f}%)."
     if errors:
         summary += f" {errors} test(s) could not be graded and are not counted; they will be regraded."
-    return {
+    out: dict[str, Any] = {
         "score": round(counted, 6),
         "execution_time": round(report.duration),
         "output": summary,
@@ -69,6 +69,9 @@ def to_dict(report: GradeReport) -> dict[str, Any]:
         "stdout_visibility": "hidden",
         "tests": tests,
     }
+    if report.leaderboard:  # Gradescope's leaderboard: [{"name", "value"}], higher is better by default
+        out["leaderboard"] = [{"name": name, "value": value} for name, value in report.leaderboard.items()]
+    return out
 
 
 def render(report: GradeReport) -> str:

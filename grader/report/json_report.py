@@ -50,6 +50,7 @@ def to_dict(report: GradeReport) -> dict[str, Any]:
         "points": report.points,
         "max_points": report.max_points,
         "percent": round(report.percent, 2),
+        "leaderboard": report.leaderboard,
         "exercises": [_exercise(e) for e in report.exercises],
     }
 
