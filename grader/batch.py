@@ -233,3 +233,29 @@ def merge(folders: list[Path], out: Path, exercises: list[Exercise]) -> dict[str
         _write_atomic(out / REPORTS / f"{name}.json", json.dumps(rep, indent=2) + "\n")
     write_outputs(out, exercises, reports)
     return reports
+
+
+def leaderboard(folder: Path, metric: str | None = None, private: bool = False) -> tuple[list[str], list[list[Any]]]:
+    """Rank a batch's learners by a leaderboard score (default: the first "public" one), best first.
+
+    Returns the column names and the rows. Private scores (names containing "private") are
+    shown only when ``private`` is asked for: they are for instructors.
+    """
+    reports = load_reports([folder])
+    names: list[str] = []
+    for rep in reports.values():
+        for name in rep.get("leaderboard", {}):
+            if name not in names and (private or "private" not in name):
+                names.append(name)
+    if not names:
+        raise BatchError(f"no report in {folder} carries a leaderboard score")
+    key = metric or next((n for n in names if "public" in n), names[0])
+    if key not in names:
+        raise BatchError(f"no leaderboard score named {key!r}; there are: {', '.join(names)}")
+    scored = [(name, rep.get("leaderboard", {})) for name, rep in reports.items()]
+    scored.sort(key=lambda item: (-item[1].get(key, float("-inf")), item[0]))
+    columns = ["rank", "learner", key, *[n for n in names if n != key]]
+    rows = []
+    for rank, (learner, board) in enumerate(scored, start=1):
+        rows.append([rank, learner, *[board.get(n) for n in columns[2:]]])
+    return columns, rows

@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("folders", type=Path, nargs="+", help="batch output folders")
     m.add_argument("--output", "-o", type=Path, required=True, help="folder for the joined outputs")
 
+    lb = sub.add_parser("leaderboard", help="rank a batch's learners by their leaderboard score")
+    lb.add_argument("folder", type=Path, help="a `grader batch` output folder")
+    lb.add_argument("--metric", help="the score to rank by (default: the first public one)")
+    lb.add_argument("--private", action="store_true", help="also show private scores (instructors only)")
+
     lst = sub.add_parser("list", help="list the stages and exercises with their points")
     lst.add_argument("--stage", "-s", help="only this stage")
 
@@ -242,6 +247,23 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    if not (args.folder / batch.STATE).is_file():
+        raise UsageError(f"{args.folder} is not a `grader batch` output folder (no {batch.STATE})")
+    columns, rows = batch.leaderboard(args.folder, args.metric, args.private)
+    widths = [max(len(str(c)), *(len(_cell(r[i])) for r in rows)) for i, c in enumerate(columns)]
+    print("  ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for r in rows:
+        print("  ".join(_cell(v).ljust(w) for v, w in zip(r, widths, strict=True)))
+    return EXIT_OK
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     stages = [curriculum.stage(args.stage)] if args.stage else list(curriculum.load())
     for st in stages:
@@ -268,7 +290,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"grade": cmd_grade, "batch": cmd_batch, "merge": cmd_merge, "list": cmd_list, "assign": cmd_assign}
+COMMANDS = {"grade": cmd_grade, "batch": cmd_batch, "merge": cmd_merge, "leaderboard": cmd_leaderboard, "list": cmd_list, "assign": cmd_assign}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -140,3 +141,26 @@ def test_an_output_folder_of_another_batch_is_refused(tmp_path: Path) -> None:
     batch.run_batch(tmp_path / "class", out, [EX], 1, None, ["--stage", EX.stage])
     with pytest.raises(batch.BatchError, match="other options"):
         batch.run_batch(tmp_path / "class", out, [EX], 1, None, ["--stage", "other"])
+
+
+def test_leaderboard_ranks_by_the_public_score_and_hides_private_ones(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "reports").mkdir(parents=True)
+    (out / batch.STATE).write_text("{}")
+    boards = {
+        "ann": {"public AUC": 0.81, "private AUC": 0.79},
+        "ben": {"public AUC": 0.90, "private AUC": 0.70},
+        "cat": {"public AUC": 0.81, "private AUC": 0.95},
+        "dan": {},
+    }
+    for name, board in boards.items():
+        report = {"exercises": [], "leaderboard": board, "points": 0, "max_points": 0, "percent": 0}
+        (out / "reports" / f"{name}.json").write_text(json.dumps(report))
+    columns, rows = batch.leaderboard(out)
+    assert columns == ["rank", "learner", "public AUC"]
+    assert [r[1] for r in rows] == ["ben", "ann", "cat", "dan"]  # ties by name; no score last
+    columns, rows = batch.leaderboard(out, private=True)
+    assert columns == ["rank", "learner", "public AUC", "private AUC"]
+    assert rows[0] == [1, "ben", 0.90, 0.70]
+    with pytest.raises(batch.BatchError, match="no leaderboard score named"):
+        batch.leaderboard(out, metric="accuracy")
