@@ -290,7 +290,14 @@ def cmd_assign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"grade": cmd_grade, "batch": cmd_batch, "merge": cmd_merge, "leaderboard": cmd_leaderboard, "list": cmd_list, "assign": cmd_assign}
+COMMANDS = {
+    "grade": cmd_grade,
+    "batch": cmd_batch,
+    "merge": cmd_merge,
+    "leaderboard": cmd_leaderboard,
+    "list": cmd_list,
+    "assign": cmd_assign,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
