@@ -257,6 +257,10 @@ def serve(request_json: str) -> dict[str, Any]:
                 value = len(target)
             elif op == "eval":
                 value = eval(request["source"], {"__builtins__": __builtins__})  # noqa: S307 - grader-supplied
+            elif op == "define":
+                namespace: dict[str, Any] = {"__builtins__": __builtins__}
+                exec(request["source"], namespace)  # noqa: S102 - grader-supplied
+                value = {k: v for k, v in namespace.items() if not k.startswith("_")}
             else:
                 raise ValueError(f"unknown op {op!r}")
     except BaseException as exc:

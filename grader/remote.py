@@ -265,6 +265,18 @@ class Sub:
             return False
         return True
 
+    def define(self, source: str) -> dict[str, Any]:
+        """Run Python statements in a fresh namespace in the kernel; return what they defined, by name.
+
+        For probes too long for a lambda: ``probe = sub.define("def probe(f): ...")["probe"]``.
+        Names starting with ``_`` are not returned; values follow the usual rules (decoded or RemoteRef).
+        """
+        __tracebackhide__ = True
+        defined = self._session.request({"op": "define", "source": source}, "defining grader helpers")
+        if not isinstance(defined, dict):
+            raise GraderFault("define() did not return a dict")
+        return defined
+
     def eval(self, source: str) -> Any:
         """Build an object in the learner's kernel from Python source (e.g. a lambda)."""
         __tracebackhide__ = True

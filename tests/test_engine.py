@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import curriculum
-from grader.data import Kind, Status
-from grader.runner import grade
+from grader import curriculum, sandbox
+from grader.data import Kind, Status, Submission
+from grader.remote import Sub
+from grader.runner import KernelPool, grade
 from tests.conftest import SOLUTIONS, SubmissionMaker, result_of
 from tests.mutants import apply, load_mutants
 
@@ -205,3 +206,16 @@ def test_missing_file_is_reported_and_the_rest_is_graded(make_submission: Submis
     res = result_of(report, MODULE)
     assert res.status is Status.ERROR
     assert "missing from your submission" in res.tests[0].message
+
+
+def test_define_builds_helpers_in_the_kernel(make_submission: SubmissionMaker) -> None:
+    """A suite-side probe defined with sub.define runs in the kernel and returns plain values."""
+    pool = KernelPool([MODULE], Submission(make_submission({})), 1, sandbox.pick_mode(None))
+    try:
+        sub = Sub(pool.session(MODULE))
+        source = f"import os\n\ndef where():\n    return os.getcwd().endswith({MODULE.stage!r})\n\n_hidden = 1\n"
+        defined = sub.define(source)
+        assert sorted(defined) == ["os", "where"]
+        assert defined["where"]() is True
+    finally:
+        pool.close()
