@@ -204,7 +204,7 @@ class RemoteRef:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
-        return self._call("call", f"`{self._label}(...)`", args, kwargs)
+        return _labelled(self._call("call", f"`{self._label}(...)`", args, kwargs), f"{self._label}(...)")
 
     def __getattr__(self, name: str) -> Any:
         __tracebackhide__ = True
@@ -212,7 +212,7 @@ class RemoteRef:
             raise AttributeError(name)
         if name in self._methods:
             return _Method(self, name)
-        return self._call("getattr", f"reading `{self._label}.{name}`", name=name)
+        return _labelled(self._call("getattr", f"reading `{self._label}.{name}`", name=name), f"{self._label}.{name}")
 
     def __getitem__(self, key: Any) -> Any:
         __tracebackhide__ = True
@@ -230,6 +230,19 @@ class RemoteRef:
         return qualified_name in self.type_mro
 
 
+def _labelled(value: Any, label: str) -> Any:
+    """Name a remote object by how the suite reached it, for learner-facing messages."""
+    if isinstance(value, RemoteRef) and value._label == value.type_name:
+        value._label = label
+    return value
+
+
+def label(ref: RemoteRef, name: str) -> RemoteRef:
+    """Set the name a learner sees for ``ref`` in messages (e.g. "KMeans" for a class from sub.eval)."""
+    ref._label = name
+    return ref
+
+
 class _Method:
     def __init__(self, ref: RemoteRef, name: str) -> None:
         self._ref = ref
@@ -237,7 +250,10 @@ class _Method:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
-        return self._ref._call("callmethod", f"`{self._ref._label}.{self._name}(...)`", args, kwargs, name=self._name)
+        label = f"{self._ref._label}.{self._name}(...)"
+        result = self._ref._call("callmethod", f"`{label}`", args, kwargs, name=self._name)
+        # `fit` returning self keeps the object's own name; anything else is named by the call.
+        return result if isinstance(result, RemoteRef) and result._id == self._ref._id else _labelled(result, label)
 
     def __repr__(self) -> str:
         return f"<remote method {self._ref.type_name}.{self._name}>"
