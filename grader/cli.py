@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import assign, batch, curriculum, sandbox
+from grader.data import Exercise, GradeReport
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
 FORMATS = ["text", "json", "gradescope", "junit", "github", "html"]
@@ -36,6 +37,22 @@ def default_submission() -> Path:
 def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage", "-s", help="stage to grade, e.g. ml-basics (default: every stage)")
     p.add_argument("--exercise", "-e", action="append", help="an exercise of the stage, e.g. kmeans (repeatable)")
+
+
+def _add_submission(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--submission", type=Path, default=None, help="folder laid out like exercises/ (default: ./exercises)"
+    )
+
+
+def _submission_dir(arg: Path | None) -> Path:
+    submission = (arg or default_submission()).resolve()
+    if not submission.is_dir():
+        raise UsageError(
+            f"the submission folder {submission} does not exist; pass --submission DIR "
+            "(a folder laid out like exercises/)"
+        )
+    return submission
 
 
 def _add_limits(p: argparse.ArgumentParser) -> None:
@@ -78,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--output", "-o", type=Path, help="write the report to this file as well")
     g.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="FORMAT=FILE",
+        help="also write the report in another format, e.g. --also json=report.json --also html=report.html "
+        "(repeatable; one grading, several reports)",
+    )
+    g.add_argument(
         "--fail-under", type=float, metavar="PCT", help="exit with 1 when the score is below PCT percent (for CI)"
     )
     g.add_argument("--jobs", "-j", type=int, default=None, help="kernels to run at once (default: CPU count)")
@@ -102,6 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="list the stages and exercises with their points")
     lst.add_argument("--stage", "-s", help="only this stage")
+
+    pr = sub.add_parser("progress", help="each stage's exercises done, attempted and untouched, as bars")
+    pr.add_argument("--stage", "-s", help="only this stage, with each exercise's state")
+    _add_submission(pr)
+
+    w = sub.add_parser("watch", help="rustlings-style: check the exercise you are on every time you save it")
+    w.add_argument("--stage", "-s", help="only this stage's exercises (default: every stage, in order)")
+    _add_submission(w)
+    _add_limits(w)
+
+    h = sub.add_parser("hint", help="the next hint for an exercise (one more each time)")
+    h.add_argument("exercise", help="STAGE/EXERCISE, e.g. ml-basics/kmeans")
 
     a = sub.add_parser("assign", help="generate exercises/ from solutions/")
     a.add_argument("--check", action="store_true", help="only check that exercises/ is up to date")
@@ -134,7 +171,26 @@ def _progress_bar(total: int) -> Iterator[Callable[[str, str], None] | None]:
         bar.update(task, completed=total)
 
 
+def _also(spec: str) -> tuple[str, Path]:
+    """ "json=report.json" -> ("json", Path("report.json")), for --also."""
+    fmt, sep, path = spec.partition("=")
+    if not sep or fmt not in FORMATS or not path:
+        raise UsageError(f"--also takes FORMAT=FILE with FORMAT one of {', '.join(FORMATS)} (got {spec!r})")
+    return fmt, Path(path)
+
+
+def _record(report: GradeReport, hashes: dict[str, str | None], exercises: list[Exercise]) -> None:
+    """Remember the results for `grader progress` and `grader watch`; a cache that cannot be written only warns."""
+    from grader.progress import cache_dir, record
+
+    try:
+        record(report, hashes, exercises)
+    except OSError as exc:
+        print(f"grader: warning: cannot record the results in {cache_dir()} ({exc})", file=sys.stderr)
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
+    from grader.progress import fingerprints
     from grader.report import RENDERERS, github, text
     from grader.runner import grade
 
@@ -154,6 +210,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         )
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    extra = [_also(spec) for spec in args.also]
     try:
         isolation = sandbox.pick_mode(args.sandbox)
     except (ValueError, RuntimeError) as exc:
@@ -164,14 +221,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
             "(apt-get install bubblewrap for the full sandbox).",
             file=sys.stderr,
         )
+    hashes = fingerprints(exercises, submission)
     with _progress_bar(len(exercises)) as progress:
         report = grade(
             exercises, submission, jobs=args.jobs, device=args.device, isolation=isolation, progress=progress
         )
+    _record(report, hashes, exercises)
     rendered = RENDERERS[args.format](report)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(rendered, encoding="utf-8")
+    for fmt, path in [(args.format, args.output), *extra]:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(rendered if fmt == args.format else RENDERERS[fmt](report), encoding="utf-8")
     if args.format == "github":
         prefix = os.path.relpath(submission, Path.cwd())
         sys.stdout.write(github.annotation_lines(report, prefix))
@@ -290,17 +350,81 @@ def cmd_assign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_progress(args: argparse.Namespace) -> int:
+    from grader import progress
+
+    stages = [curriculum.stage(args.stage)] if args.stage else [s for s in curriculum.load() if s.exercises]
+    submission = _submission_dir(args.submission)
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    width = shutil.get_terminal_size((100, 24)).columns
+    rows = [progress.stage_progress(st, submission) for st in stages]
+    sys.stdout.write(progress.render(rows, detail=bool(args.stage), width=width, color=color))
+    return EXIT_OK
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from grader import hints, progress
+    from grader.runner import grade
+    from grader.watch import Watch, raw_keys
+
+    exercises = curriculum.select(args.stage)
+    submission = _submission_dir(args.submission)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("grader watch reads single keys from a terminal; run it in one (or use `grader grade`)")
+    for flag in ("time_limit", "call_time_limit", "memory_mb"):
+        value = getattr(args, flag)
+        if value is not None and value <= 0:
+            raise UsageError(f"--{flag.replace('_', '-')} must be positive")
+    exercises = curriculum.with_limits(
+        exercises, time_limit=args.time_limit, call_time_limit=args.call_time_limit, memory_mb=args.memory_mb
+    )
+    try:
+        isolation = sandbox.pick_mode(args.sandbox)
+    except (ValueError, RuntimeError) as exc:
+        raise UsageError(str(exc)) from None
+
+    def grade_one(ex: Exercise) -> GradeReport:
+        return grade([ex], submission, jobs=1, device=args.device, isolation=isolation)
+
+    watch = Watch(
+        exercises,
+        submission,
+        grade_one,
+        tiers=hints.Tiers(progress.cache_dir() / "hints.json"),
+        width=shutil.get_terminal_size((100, 24)).columns,
+        color="NO_COLOR" not in os.environ,
+        clear=True,
+    )
+    with raw_keys(sys.stdin) as keys:
+        return watch.run(keys)
+
+
+def cmd_hint(args: argparse.Namespace) -> int:
+    from grader import hints, progress
+
+    shown = hints.next_hints(args.exercise, hints.Tiers(progress.cache_dir() / "hints.json"))
+    sys.stdout.write(shown.text())
+    return EXIT_OK
+
+
 COMMANDS = {
     "grade": cmd_grade,
     "batch": cmd_batch,
     "merge": cmd_merge,
     "leaderboard": cmd_leaderboard,
     "list": cmd_list,
+    "progress": cmd_progress,
+    "watch": cmd_watch,
+    "hint": cmd_hint,
     "assign": cmd_assign,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The grader runs beside its kernels on few cores: one BLAS/torch thread here too, or the first
+    # torch call in a suite can take seconds. Set before NumPy or torch is imported.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
