@@ -1,10 +1,10 @@
-"""The course's grader. ``from grader import check`` inside Jupyter or Colab."""
+"""The course's grader. ``from grader import check, hint`` inside Jupyter or Colab."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["check"]
+__all__ = ["check", "hint"]
 
 
 def check(exercise: str, **kwargs: Any) -> Any:
@@ -12,3 +12,10 @@ def check(exercise: str, **kwargs: Any) -> Any:
     from grader.inline import check as _check
 
     return _check(exercise, **kwargs)
+
+
+def hint(exercise: str) -> None:
+    """Show the next hint for ``exercise`` ("stage/id"): one more each call."""
+    from grader.hints import hint as _hint
+
+    _hint(exercise)

@@ -3,7 +3,8 @@
 In a ``.py`` file every block from ``# BEGIN SOLUTION`` to ``# END SOLUTION``
 (both lines included) becomes ``raise NotImplementedError`` at the indentation
 of the BEGIN line. In a notebook's code cell the block becomes ``...``, and
-outputs and execution counts are cleared. Other files are copied as they are.
+outputs and execution counts are cleared, and the notebook begins with the Colab setup
+cell of its stage (grader/colab.py). Other files are copied as they are.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from grader import colab
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\s*$")
 END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
@@ -45,13 +48,16 @@ def strip_solution(source: str, stub: str, where: str) -> str:
     return "".join(out)
 
 
-def notebook_stub(text: str, where: str) -> str:
+def notebook_stub(text: str, where: str, stage: str | None = None) -> str:
+    """The learner's notebook; with ``stage``, it begins with that stage's Colab setup cell."""
     nb = nbformat.reads(text, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.source = strip_solution(cell.source, "...", where)
             cell.outputs = []
             cell.execution_count = None
+    if stage is not None:
+        colab.insert_setup_cell(nb, stage)
     out: str = nbformat.writes(nb)
     return out + "\n"
 
@@ -61,7 +67,7 @@ def render(path: Path, where: str) -> bytes:
     if path.suffix == ".py":
         return strip_solution(path.read_text(encoding="utf-8"), "raise NotImplementedError", where).encode()
     if path.suffix == ".ipynb":
-        return notebook_stub(path.read_text(encoding="utf-8"), where).encode()
+        return notebook_stub(path.read_text(encoding="utf-8"), where, stage=path.parent.name).encode()
     return path.read_bytes()
 
 

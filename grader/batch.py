@@ -115,6 +115,7 @@ def grade_one(learner: str, folder: Path, out: Path, grade_args: list[str]) -> d
             str(raw),
             "--jobs",
             "1",
+            "--no-record",  # a class's results are not the instructor's own progress
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 - our own CLI
         if proc.returncode in (0, 1, 3) and _finished(raw):

@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-under", type=float, metavar="PCT", help="exit with 1 when the score is below PCT percent (for CI)"
     )
     g.add_argument("--jobs", "-j", type=int, default=None, help="kernels to run at once (default: CPU count)")
+    g.add_argument("--no-record", action="store_true", help="do not remember the results for `grader progress`/`watch`")
     _add_limits(g)
 
     b = sub.add_parser("batch", help="grade every submission folder in a directory (a whole class)")
@@ -226,7 +227,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         report = grade(
             exercises, submission, jobs=args.jobs, device=args.device, isolation=isolation, progress=progress
         )
-    _record(report, hashes, exercises)
+    if not args.no_record:
+        _record(report, hashes, exercises)
     rendered = RENDERERS[args.format](report)
     for fmt, path in [(args.format, args.output), *extra]:
         if path is not None:
@@ -402,7 +404,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def cmd_hint(args: argparse.Namespace) -> int:
     from grader import hints, progress
 
-    shown = hints.next_hints(args.exercise, hints.Tiers(progress.cache_dir() / "hints.json"))
+    again = f"Run `grader hint {args.exercise}` again for the next one."
+    shown = hints.next_hints(args.exercise, hints.Tiers(progress.cache_dir() / "hints.json"), again)
     sys.stdout.write(shown.text())
     return EXIT_OK
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from grader.runner import grade
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
+
+# `grader grade` remembers results for `grader progress`; the tests keep theirs out of the repository.
+os.environ.setdefault("GRADER_CACHE", tempfile.mkdtemp(prefix="grader-test-cache-"))
 
 # Kernels started by the tests run side by side with this process: one thread each.
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):

@@ -12,7 +12,7 @@ from nbclient import NotebookClient
 from grader import curriculum
 from grader.data import GradeReport, Kind, Status
 from grader.runner import grade
-from tests.conftest import EXERCISES, SOLUTIONS, result_of
+from tests.conftest import EXERCISES, ROOT, SOLUTIONS, result_of
 from tests.mutants import apply, load_mutants
 
 # The first stage that has a module exercise with mutants and a notebook exercise.
@@ -27,8 +27,12 @@ MODULE = next(e for e in STAGE.exercises if e.kind is Kind.MODULE and load_mutan
 
 
 def run_with_check(nb: nbformat.NotebookNode, call: str, workdir: Path) -> nbformat.NotebookNode:
+    """Run ``nb`` plus a last cell ``call`` from a folder laid out like exercises/<stage>/ (datasets beside)."""
+    stage_dir = workdir / "exercises" / STAGE.id
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    (workdir / "datasets").symlink_to(ROOT / "datasets", target_is_directory=True)
     nb.cells.append(nbformat.v4.new_code_cell(call))
-    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(stage_dir)}})
     return client.execute()
 
 
