@@ -124,7 +124,7 @@ class _Specs(KernelSpecManager):
 
 
 def kernel_env(workdir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "PYTEST", "COV_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "PYTEST", "COV_", "GRADER_"))}
     env.pop("PYTHONPATH", None)
     for var in THREAD_VARS:
         env[var] = "1"

@@ -14,7 +14,7 @@ from grader.data import GradeReport
 from grader.runner import grade
 from tests.conftest import SOLUTIONS
 
-TORCH_STAGES = ["deep-learning", "llm"]
+TORCH_STAGES = ["deep-learning", "llm", "competition"]
 
 
 @pytest.mark.gpu
