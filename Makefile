@@ -23,10 +23,10 @@ list: $(STAMP)
 	$(PY) -m grader list
 
 test: $(STAMP)  ## the project's own tests, including the proofs that every suite is sound
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n auto $(ARGS)
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow" $(ARGS)
+	$(PY) -m pytest -n auto -m "not slow" $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check grader tests benchmarks

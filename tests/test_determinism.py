@@ -15,13 +15,16 @@ from grader.data import Kind
 from tests.conftest import ROOT, SOLUTIONS
 from tests.mutants import apply, load_mutants
 
-STAGE = next(s for s in curriculum.load() if s.id == "ml-basics")  # the stage the engine issue built
+# The slice of ml-basics that the engine issue built, graded 20 times.
+SLICE = [
+    curriculum.exercise(k) for k in ("ml-basics/linear_regression", "ml-basics/kmeans", "ml-basics/classification")
+]
 COPIES = 20
 
 
 def mixed_submission(root: Path) -> None:
     """Each module exercise with its first known mistake (so there are messages to compare), notebooks solved."""
-    for ex in STAGE.exercises:
+    for ex in SLICE:
         target = root / ex.relpath
         target.parent.mkdir(parents=True, exist_ok=True)
         mutants = load_mutants(ex)
@@ -38,19 +41,10 @@ def test_twenty_gradings_agree(tmp_path: Path) -> None:
     for i in range(1, COPIES):
         shutil.copytree(first, tmp_path / "class" / f"copy{i:02d}")
     out = tmp_path / "out"
-    cmd = [
-        sys.executable,
-        "-m",
-        "grader",
-        "batch",
-        str(tmp_path / "class"),
-        "--stage",
-        STAGE.id,
-        "--output",
-        str(out),
-        "--jobs",
-        "2",
-    ]
+    cmd = [sys.executable, "-m", "grader", "batch", str(tmp_path / "class"), "--stage", SLICE[0].stage]
+    cmd += ["--output", str(out), "--jobs", "2"]
+    for ex in SLICE:
+        cmd += ["--exercise", ex.id]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=3000)
     assert res.returncode == 0, res.stderr
     learners = json.loads((out / "merged.json").read_text())["learners"]

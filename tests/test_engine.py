@@ -54,18 +54,23 @@ def test_infinite_loop_at_import_times_out_and_the_rest_is_graded(make_submissio
         assert other.points == other.max_points, [t.message for t in other.tests if t.status is not Status.PASSED]
 
 
-def test_infinite_loop_inside_a_call_times_out_that_call(make_submission: SubmissionMaker) -> None:
-    # Every function and method of the module loops forever once called; importing still works.
-    text = solution_text(MODULE) + (
-        "\n\ndef _forever(*args, **kwargs):\n    while True:\n        pass\n\n"
+def with_every_callable_replaced(body: str) -> str:
+    """The module's solution, then code that swaps every function and method it defines for ``body``."""
+    return solution_text(MODULE) + (
+        f"\n\ndef _replacement(*args, **kwargs):\n    {body}\n\n"
         "for _name, _obj in list(globals().items()):\n"
         "    if isinstance(_obj, type) and _obj.__module__ == __name__:\n"
         "        for _attr, _val in list(vars(_obj).items()):\n"
         "            if callable(_val) and not _attr.startswith('__'):\n"
-        "                setattr(_obj, _attr, _forever)\n"
-        "    elif callable(_obj) and getattr(_obj, '__module__', None) == __name__ and _name != '_forever':\n"
-        "        globals()[_name] = _forever\n"
+        "                setattr(_obj, _attr, _replacement)\n"
+        "    elif callable(_obj) and getattr(_obj, '__module__', None) == __name__ and _name != '_replacement':\n"
+        "        globals()[_name] = _replacement\n"
     )
+
+
+def test_infinite_loop_inside_a_call_times_out_that_call(make_submission: SubmissionMaker) -> None:
+    # Every function and method of the module loops forever once called; importing still works.
+    text = with_every_callable_replaced("while True:\n        pass")
     root = make_submission({MODULE.relpath: text})
     report = grade(curriculum.with_limits([MODULE], call_time_limit=1), root)
     res = result_of(report, MODULE)
@@ -91,21 +96,14 @@ def test_syntax_error_is_reported_at_the_learners_line(make_submission: Submissi
 
 
 def test_learner_traceback_shows_only_the_learners_frames(make_submission: SubmissionMaker) -> None:
-    text = solution_text(MODULE) + "\n\ndef _explode(*args, **kwargs):\n    return 1 / 0\n"
-    text += (
-        "\nfor _obj in list(globals().values()):\n"
-        "    if isinstance(_obj, type) and _obj.__module__ == __name__:\n"
-        "        for _attr in ('fit', 'predict'):\n"
-        "            if hasattr(_obj, _attr):\n"
-        "                setattr(_obj, _attr, _explode)\n"
-    )
+    text = with_every_callable_replaced("return 1 / 0")
     root = make_submission({MODULE.relpath: text})
     res = result_of(grade([MODULE], root), MODULE)
     errors = [t for t in res.tests if t.status is Status.ERROR]
     assert errors
     msg = errors[0].message
     assert "ZeroDivisionError: division by zero" in msg
-    assert f"{MODULE.relpath}, line" in msg and "in _explode" in msg and "return 1 / 0" in msg
+    assert f"{MODULE.relpath}, line" in msg and "in _replacement" in msg and "return 1 / 0" in msg
     for leak in ("_pytest", "grader/", "site-packages", "_grader_agent", "<grader-agent>"):
         assert leak not in msg
     assert errors[0].location.startswith(f"{MODULE.relpath}:")
