@@ -97,7 +97,7 @@ def _check_state(out: Path, params: dict[str, Any]) -> None:
 
 
 def grade_one(learner: str, folder: Path, out: Path, grade_args: list[str]) -> dict[str, Any]:
-    """Grade one submission in a child process; return its report (or a crash record)."""
+    """Grade one submission in a child process; its report goes to ``out``; return its totals (or a crash record)."""
     target = out / REPORTS / f"{learner}.json"
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "report.json"
@@ -121,7 +121,8 @@ def grade_one(learner: str, folder: Path, out: Path, grade_args: list[str]) -> d
         if proc.returncode in (0, 1, 3) and _finished(raw):
             report: dict[str, Any] = json.loads(raw.read_text(encoding="utf-8"))
             _write_atomic(target, json.dumps(report, indent=2) + "\n")
-            return report
+            # Only the totals stay in the batch process: its memory must not grow with the class.
+            return {k: report[k] for k in ("points", "max_points", "percent")}
     tail = (proc.stderr or proc.stdout)[-2000:]
     return {"crashed": True, "exit_code": proc.returncode, "stderr": tail}
 
@@ -149,8 +150,8 @@ def run_batch(
     crashes: dict[str, dict[str, Any]] = {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {name: pool.submit(grade_one, name, folder, out, grade_args) for name, folder in pending.items()}
-        for name, fut in futures.items():
-            result = fut.result()
+        for name in list(futures):
+            result = futures.pop(name).result()
             if result.get("crashed"):
                 crashes[name] = result
             if progress is not None:
