@@ -83,7 +83,7 @@ def timed(cmd: list[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--stage", default=curriculum.load()[0].id)
+    parser.add_argument("--stage", default="ml-basics")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     exercises = list(curriculum.stage(args.stage).exercises)
