@@ -145,9 +145,10 @@ def bwrap_argv(host_tmp: Path, stage: str, datasets: Path | None, conn_dir: Path
             argv += ["--symlink", os.readlink(p), f"/{link}"]
         elif p.is_dir():
             argv += ["--ro-bind", str(p), str(p)]
+    # A private /tmp first: a bind below /tmp made before it (a venv in a checkout under /tmp) would be hidden.
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 - a private /tmp inside the sandbox
     for root in _python_roots():
         argv += ["--ro-bind", root, root]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 - a private /tmp inside the sandbox
     argv += ["--ro-bind", str(host_tmp / "submission" / stage), f"{SOURCE_IN}/{stage}"]
     argv += ["--size", str(WORKDIR_BYTES), "--tmpfs", f"{ROOT_IN}/submission"]
     if datasets is not None and datasets.is_dir():
