@@ -151,12 +151,6 @@ class Collector:
         return record
 
     # --- outcomes --------------------------------------------------------------------------
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        for item in items:
-            if item.get_closest_marker("points") is None:
-                key = self.exercise_for(item.path).key
-                self.problems[key].append(f"{item.nodeid} has no @pytest.mark.points(n) marker")
-
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             path = Path(str(report.fspath))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -72,6 +73,15 @@ def make_submission(tmp_path: Path) -> SubmissionMaker:
         return root
 
     return make
+
+
+def digest(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root``, by relative path: proves a grading left them unchanged."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def result_of(report: GradeReport, ex: Exercise):  # type: ignore[no-untyped-def]

@@ -9,7 +9,6 @@ Cases marked `requires = "bubblewrap"` test what only the sandbox can stop.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import socket
 import tempfile
@@ -24,7 +23,7 @@ import pytest
 from grader import curriculum, sandbox
 from grader.data import Exercise
 from grader.runner import grade
-from tests.conftest import ROOT, SOLUTIONS, SubmissionMaker, result_of
+from tests.conftest import ROOT, SOLUTIONS, SubmissionMaker, digest, result_of
 from tests.mutants import apply, load_mutants
 
 CATALOGUE = Path(__file__).parent / "adversarial"
@@ -82,14 +81,6 @@ def build(spec: dict, ex: Exercise, subs: dict[str, str]) -> str:  # type: ignor
     if mode == "notebook":
         return edit_notebook(SOLUTIONS / ex.relpath, spec["edit"])
     raise ValueError(f"unknown mode {mode!r}")
-
-
-def digest(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def test_the_catalogue_is_big_enough() -> None:

@@ -3,16 +3,13 @@ every other exercise still graded, and the learner's files never written."""
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import pytest
 
 from grader import curriculum, sandbox
 from grader.data import Kind, Status, Submission
 from grader.remote import Sub
 from grader.runner import KernelPool, grade
-from tests.conftest import SOLUTIONS, SubmissionMaker, result_of
+from tests.conftest import SOLUTIONS, SubmissionMaker, digest, result_of
 from tests.mutants import apply, load_mutants
 
 # The first stage that has a module exercise with mutants and a notebook exercise.
@@ -31,14 +28,6 @@ SOME = [MODULE, *OTHERS]
 
 def solution_text(ex: curriculum.Exercise) -> str:  # type: ignore[name-defined]
     return (SOLUTIONS / ex.relpath).read_text(encoding="utf-8")
-
-
-def digest(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def test_infinite_loop_at_import_times_out_and_the_rest_is_graded(make_submission: SubmissionMaker) -> None:
