@@ -27,7 +27,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import curriculum  # noqa: E402
+from grader.engine import curriculum  # noqa: E402
 from tests.mutants import apply, load_mutants  # noqa: E402
 
 

@@ -26,8 +26,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import curriculum  # noqa: E402
-from grader.data import Exercise, Kind  # noqa: E402
+from grader.engine import curriculum  # noqa: E402
+from grader.engine.data import Exercise, Kind  # noqa: E402
 
 FLOOR_SCRIPT = r"""
 import asyncio, json, sys, tempfile

@@ -9,13 +9,13 @@ __all__ = ["check", "hint"]
 
 def check(exercise: str, **kwargs: Any) -> Any:
     """Run the hidden suite of ``exercise`` ("stage/id") against this notebook and show the result."""
-    from grader.inline import check as _check
+    from grader.learner.inline import check as _check
 
     return _check(exercise, **kwargs)
 
 
 def hint(exercise: str) -> None:
     """Show the next hint for ``exercise`` ("stage/id"): one more each call."""
-    from grader.hints import hint as _hint
+    from grader.learner.hints import hint as _hint
 
     _hint(exercise)

@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from grader import assign, batch, curriculum, sandbox
-from grader.data import Exercise, GradeReport
+from grader.engine import curriculum, sandbox
+from grader.engine.data import Exercise, GradeReport
+from grader.instructor import assign, batch
+from grader.paths import REPO
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
 FORMATS = ["text", "json", "gradescope", "junit", "github", "html"]
-REPO = Path(__file__).resolve().parent.parent
 
 
 class UsageError(Exception):
@@ -182,7 +183,7 @@ def _also(spec: str) -> tuple[str, Path]:
 
 def _record(report: GradeReport, hashes: dict[str, str | None], exercises: list[Exercise]) -> None:
     """Remember the results for `grader progress` and `grader watch`; a cache that cannot be written only warns."""
-    from grader.progress import cache_dir, record
+    from grader.learner.progress import cache_dir, record
 
     try:
         record(report, hashes, exercises)
@@ -191,9 +192,9 @@ def _record(report: GradeReport, hashes: dict[str, str | None], exercises: list[
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from grader.progress import fingerprints
+    from grader.engine.runner import grade
+    from grader.learner.progress import fingerprints
     from grader.report import RENDERERS, github, text
-    from grader.runner import grade
 
     exercises = curriculum.select(args.stage, args.exercise)
     for flag in ("time_limit", "call_time_limit", "memory_mb"):
@@ -353,7 +354,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
-    from grader import progress
+    from grader.learner import progress
 
     stages = [curriculum.stage(args.stage)] if args.stage else [s for s in curriculum.load() if s.exercises]
     submission = _submission_dir(args.submission)
@@ -365,9 +366,9 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from grader import hints, progress
-    from grader.runner import grade
-    from grader.watch import Watch, raw_keys
+    from grader.engine.runner import grade
+    from grader.learner import hints, progress
+    from grader.learner.watch import Watch, raw_keys
 
     exercises = curriculum.select(args.stage)
     submission = _submission_dir(args.submission)
@@ -402,7 +403,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_hint(args: argparse.Namespace) -> int:
-    from grader import hints, progress
+    from grader.learner import hints, progress
 
     again = f"Run `grader hint {args.exercise}` again for the next one."
     shown = hints.next_hints(args.exercise, hints.Tiers(progress.cache_dir() / "hints.json"), again)

@@ -11,15 +11,14 @@ import contextlib
 import sys
 import zlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
 import pytest
 
-from grader.remote import LearnerError, RemoteRef
+from grader.engine.remote import LearnerError, RemoteRef
+from grader.paths import DATASETS
 
-DATASETS = Path(__file__).resolve().parent.parent / "datasets"
 """The shipped data, as the grader sees it. Learner code reads it as ``../../datasets/...``
 relative to its exercise folder (the same path works in exercises/ and in a graded copy)."""
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import curriculum
-from grader.data import Exercise, GradeReport
-from grader.runner import grade
+from grader.engine import curriculum
+from grader.engine.data import Exercise, GradeReport
+from grader.engine.runner import grade
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"

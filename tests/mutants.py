@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.data import Exercise
+from grader.engine.data import Exercise
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "tests" / "mutants"

@@ -20,9 +20,9 @@ import nbformat
 import psutil
 import pytest
 
-from grader import curriculum, sandbox
-from grader.data import Exercise
-from grader.runner import grade
+from grader.engine import curriculum, sandbox
+from grader.engine.data import Exercise
+from grader.engine.runner import grade
 from tests.conftest import ROOT, SOLUTIONS, SubmissionMaker, digest, result_of
 from tests.mutants import apply, load_mutants
 

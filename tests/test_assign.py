@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import assign
+from grader.instructor import assign
 from tests.conftest import EXERCISES, SOLUTIONS
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, curriculum
-from grader.data import Kind
+from grader.engine import curriculum
+from grader.engine.data import Kind
+from grader.instructor import batch
 from tests.conftest import EXERCISES, ROOT, SOLUTIONS
 from tests.mutants import apply, load_mutants
 

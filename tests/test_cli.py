@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import curriculum
 from grader.cli import main
+from grader.engine import curriculum
 from tests.conftest import ROOT, SOLUTIONS
 
 STAGE = next(s for s in curriculum.load() if s.exercises)

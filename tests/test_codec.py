@@ -12,7 +12,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader import codec
+from grader.engine import codec
 
 
 def roundtrip(value: object) -> object:

@@ -15,9 +15,9 @@ from typing import Any
 import nbformat
 import pytest
 
-from grader import colab
-from grader.data import Exercise, Status
-from grader.runner import grade
+from grader.engine.data import Exercise, Status
+from grader.engine.runner import grade
+from grader.instructor import colab
 from tests.conftest import EXERCISES, ROOT, SOLUTIONS, result_of
 
 NOTEBOOKS = colab.notebooks()
@@ -116,8 +116,8 @@ def _readme_links() -> tuple[str, list[str]]:
 
 def test_readme_colab_links_match_the_setting_and_the_manifest() -> None:
     block, links = _readme_links()
-    assert block == colab.readme_block(), "README's Colab links are stale; paste grader.colab.readme_block():\n" + (
-        colab.readme_block()
+    assert block == colab.readme_block(), (
+        "README's Colab links are stale; paste grader.instructor.colab.readme_block():\n" + (colab.readme_block())
     )
     assert links == [colab.colab_url(e.relpath) for e in NOTEBOOKS]
     for e in NOTEBOOKS:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import curriculum
-from grader.data import Kind
+from grader.engine import curriculum
+from grader.engine.data import Kind
 from tests.conftest import ROOT, SOLUTIONS
 from tests.mutants import apply, load_mutants
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from grader import curriculum, sandbox
-from grader.data import Kind, Status, Submission
-from grader.remote import Sub
-from grader.runner import KernelPool, grade
+from grader.engine import curriculum, sandbox
+from grader.engine.data import Kind, Status, Submission
+from grader.engine.remote import Sub
+from grader.engine.runner import KernelPool, grade
 from tests.conftest import SOLUTIONS, SubmissionMaker, digest, result_of
 from tests.mutants import apply, load_mutants
 

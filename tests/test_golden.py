@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import curriculum
-from grader.data import GradeReport
+from grader.engine import curriculum
+from grader.engine.data import GradeReport
+from grader.engine.runner import grade
 from grader.report import github, gradescope, json_report, junit, text
-from grader.runner import grade
 from tests.conftest import EXERCISES, SOLUTIONS
 from tests.mutants import apply, load_mutants
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grader import curriculum
-from grader.data import GradeReport
-from grader.runner import grade
+from grader.engine import curriculum
+from grader.engine.data import GradeReport
+from grader.engine.runner import grade
 from tests.conftest import SOLUTIONS
 
 TORCH_STAGES = ["deep-learning", "llm", "competition"]

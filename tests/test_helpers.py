@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from grader import helpers
-from grader.remote import LearnerError
+from grader.engine.remote import LearnerError
 
 Failed = pytest.fail.Exception
 

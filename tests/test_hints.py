@@ -8,9 +8,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from grader import curriculum, hints
 from grader.cli import main
-from grader.data import Exercise, Kind
+from grader.engine import curriculum
+from grader.engine.data import Exercise, Kind
+from grader.learner import hints
 from tests.conftest import EXERCISES
 
 EVERY = [e for s in curriculum.load() for e in s.exercises]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import curriculum
-from grader.data import Kind
+from grader.engine import curriculum
+from grader.engine.data import Kind
+from grader.engine.runner import grade
 from grader.report import html
-from grader.runner import grade
 from tests.conftest import SOLUTIONS
 from tests.mutants import apply, load_mutants
 

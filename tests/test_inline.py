@@ -9,9 +9,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from grader import curriculum
-from grader.data import GradeReport, Kind, Status
-from grader.runner import grade
+from grader.engine import curriculum
+from grader.engine.data import GradeReport, Kind, Status
+from grader.engine.runner import grade
 from tests.conftest import EXERCISES, ROOT, SOLUTIONS, result_of
 from tests.mutants import apply, load_mutants
 

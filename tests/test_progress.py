@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import curriculum, data, progress
 from grader.cli import main
-from grader.data import Exercise, ExerciseResult, GradeReport, Kind, Status
+from grader.engine import curriculum, data
+from grader.engine.data import Exercise, ExerciseResult, GradeReport, Kind, Status
+from grader.learner import progress
 from tests.conftest import EXERCISES, SOLUTIONS
 
 STAGE = curriculum.stage("ml-basics")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from grader import curriculum
-from grader.data import Exercise, GradeReport, Status
-from grader.runner import grade
+from grader.engine import curriculum
+from grader.engine.data import Exercise, GradeReport, Status
+from grader.engine.runner import grade
 from tests.conftest import SOLUTIONS, SubmissionMaker, result_of
 from tests.mutants import Mutant, apply, load_mutants
 

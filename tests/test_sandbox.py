@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox
+from grader.engine import sandbox
 
 
 def test_private_tmp_comes_before_every_bind(tmp_path: Path) -> None:

@@ -16,9 +16,10 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from grader import curriculum, data, hints, progress
-from grader.data import Exercise, ExerciseResult, GradeReport, Kind, Status
-from grader.watch import Watch
+from grader.engine import curriculum, data
+from grader.engine.data import Exercise, ExerciseResult, GradeReport, Kind, Status
+from grader.learner import hints, progress
+from grader.learner.watch import Watch
 from tests.conftest import EXERCISES, ROOT, SOLUTIONS
 
 STAGE = curriculum.stage("ml-basics")

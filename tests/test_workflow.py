@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import colab
+from grader.instructor import colab
 from tests.conftest import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))

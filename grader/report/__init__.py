@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from grader.data import GradeReport
+from grader.engine.data import GradeReport
 from grader.report import github, gradescope, html, json_report, junit, text
 
 Renderer = Callable[[GradeReport], str]

@@ -6,7 +6,7 @@ workflow commands printed on stdout (`::error file=PATH,line=N,title=T::MESSAGE`
 
 from __future__ import annotations
 
-from grader.data import GradeReport, Status
+from grader.engine.data import GradeReport, Status
 
 ICON = {
     Status.PASSED: "✅",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grader.data import GradeReport, Status
+from grader.engine.data import GradeReport, Status
 
 COULD_NOT_GRADE = (
     "This test could not be run because of a problem in the grader, not in your code. "

@@ -15,7 +15,7 @@ import html
 import io
 from typing import Any
 
-from grader.data import GradeReport, Status, TestOutcome
+from grader.engine.data import GradeReport, Status, TestOutcome
 
 COLOR = {
     Status.PASSED: "#1a7f37",

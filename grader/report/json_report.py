@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grader.data import ExerciseResult, GradeReport, TestOutcome
+from grader.engine.data import ExerciseResult, GradeReport, TestOutcome
 
 SCHEMA_VERSION = 1
 

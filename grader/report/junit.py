@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from grader.data import GradeReport, Status
+from grader.engine.data import GradeReport, Status
 
 
 def render(report: GradeReport) -> str:

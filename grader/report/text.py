@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.data import GradeReport, Status
+from grader.engine.data import GradeReport, Status
 
 STYLE = {
     Status.PASSED: "green",

@@ -52,8 +52,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from grader.engine.remote import label
 from grader.helpers import DATASETS, fail
-from grader.remote import label
 
 LABELS = Path(__file__).with_name("test_labels.csv")
 TEST_CSV = DATASETS / "competition" / "test.csv"

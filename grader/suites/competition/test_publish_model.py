@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.engine.remote import LearnerError, RemoteRef, label
 from grader.helpers import fail
-from grader.remote import LearnerError, RemoteRef, label
 
 REQUIRED = ("model.safetensors", "config.json", "preprocessor.json", "README.md")
 PICKLE_EXTENSIONS = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".ckpt", ".joblib", ".npy", ".npz")

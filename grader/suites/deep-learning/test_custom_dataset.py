@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 import torch
 
+from grader.engine.remote import RemoteRef
 from grader.helpers import DATASETS, assert_close, assert_equal, expect_raises, fail
-from grader.remote import RemoteRef
 
 IRIS = "../../datasets/iris/iris.csv"  # as the learner's code sees it, from its exercise folder
 IRIS_FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import torch
 
+from grader.engine.remote import RemoteRef
 from grader.helpers import assert_equal, expect_raises, fail
-from grader.remote import RemoteRef
 
 
 def _probe(sub: Any, source: str) -> Any:

@@ -20,8 +20,8 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from grader.engine.remote import RemoteRef
 from grader.helpers import fail
-from grader.remote import RemoteRef
 
 MODULE = "torch.nn.modules.module.Module"
 MIN_ACCURACY = 0.97

@@ -21,8 +21,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from grader.engine.remote import RemoteRef
 from grader.helpers import assert_close, expect_raises, fail
-from grader.remote import RemoteRef
 
 # ---------------------------------------------------------------- the reference (grader side)
 

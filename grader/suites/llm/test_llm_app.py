@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from grader.engine.remote import LearnerError
 from grader.helpers import DATASETS, assert_equal, expect_raises, fail
-from grader.remote import LearnerError
 
 _DOCS = json.loads((DATASETS / "handbook" / "handbook.json").read_text(encoding="utf-8"))["documents"]
 

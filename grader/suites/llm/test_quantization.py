@@ -23,8 +23,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from grader.engine.remote import RemoteRef
 from grader.helpers import DATASETS, assert_close, assert_equal, expect_raises, fail
-from grader.remote import RemoteRef
 
 PERPLEXITY_MARGIN = 0.01  # the int8 model's perplexity may exceed the float model's by at most 1 %
 

@@ -19,8 +19,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from grader.engine.remote import RemoteRef
 from grader.helpers import DATASETS, fail
-from grader.remote import RemoteRef
 
 CORPUS = DATASETS / "shakespeare" / "macbeth.txt"
 VAL_LOSS_TARGET = 2.2  # nats per character; the notebook states the same number

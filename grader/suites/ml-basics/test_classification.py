@@ -18,8 +18,8 @@ import sklearn.preprocessing
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
+from grader.engine.remote import LearnerError, RemoteRef
 from grader.helpers import fail
-from grader.remote import LearnerError, RemoteRef
 
 PIPELINE = "sklearn.pipeline.Pipeline"
 CLASSIFIER = "sklearn.base.ClassifierMixin"

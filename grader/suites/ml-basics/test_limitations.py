@@ -14,8 +14,8 @@ import pytest
 from scipy.optimize import linprog
 from sklearn.metrics import adjusted_rand_score
 
+from grader.engine.remote import RemoteRef
 from grader.helpers import assert_close, fail
-from grader.remote import RemoteRef
 
 # Built in the learner's kernel (only builtins in scope: import with __import__).
 _KMEANS_LABELS = (

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grader import codec
+from grader.engine import codec
+from grader.engine.remote import RemoteRef
 from grader.helpers import DATASETS, fail
-from grader.remote import RemoteRef
 
 MEASUREMENTS = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 PATH = "../../datasets/penguins/penguins.csv"

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.engine.remote import LearnerError, RemoteRef
 from grader.helpers import DATASETS, fail
-from grader.remote import LearnerError, RemoteRef
 
 SCHEMA = """
 CREATE TABLE penguins (

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from grader.engine.remote import RemoteRef
 from grader.helpers import assert_close, expect_raises, fail
-from grader.remote import RemoteRef
 
 # Runs in the learner's kernel: the learner's interval function on every row of X.
 _APPLY_ROWS = "lambda f, X, c: [f(row, c) for row in X]"

@@ -16,9 +16,10 @@ import types
 from pathlib import Path
 from typing import Any
 
-from grader import curriculum, kernel
-from grader.data import Exercise, GradeReport, Kind, Status
-from grader.remote import LearnerError, LoadFailed, Session
+from grader.engine import curriculum, kernel
+from grader.engine.data import Exercise, GradeReport, Kind, Status
+from grader.engine.remote import LearnerError, LoadFailed, Session
+from grader.paths import REPO
 
 
 def _fresh_agent() -> tuple[types.ModuleType, list[dict[str, Any]]]:
@@ -83,7 +84,7 @@ def _find_module(ex: Exercise, path: str | Path | None) -> Path:
         else [
             Path.cwd() / ex.file,
             Path.cwd() / "exercises" / ex.stage / ex.file,
-            curriculum.MANIFEST.parent.parent / "exercises" / ex.stage / ex.file,
+            REPO / "exercises" / ex.stage / ex.file,
         ]
     )
     for c in candidates:
@@ -97,7 +98,7 @@ def run_check(exercise: str, namespace: dict[str, Any] | None = None, path: str 
     import datetime as dt
     import time
 
-    from grader.runner import assemble, run_suites, versions
+    from grader.engine.runner import assemble, run_suites, versions
 
     ex = curriculum.exercise(exercise)
     t0 = time.perf_counter()

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from grader import codec
+from grader.engine import codec
 
 
 class Transport(Protocol):

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from grader import curriculum
-from grader.data import Exercise
+from grader.engine import curriculum
+from grader.engine.data import Exercise
 
 HINTS_FILE = "hints.toml"
 
@@ -135,7 +135,7 @@ _SESSION = Tiers()  # this kernel's count, as learntools keeps it: a new kernel 
 
 def hint(exercise: str) -> None:
     """Show the next hint for ``exercise`` ("stage/id"): an HTML list in Jupyter, text elsewhere."""
-    from grader.inline import _ipython_ns
+    from grader.learner.inline import _ipython_ns
 
     shown = next_hints(exercise, _SESSION)
     if _ipython_ns() is not None:

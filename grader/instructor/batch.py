@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.data import Exercise
+from grader.engine.data import Exercise
 
 BATCH_SCHEMA = 1
 REPORTS = "reports"

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader import assign
-from grader.data import Exercise, GradeReport, Stage, Status, Submission
+from grader.engine.data import Exercise, GradeReport, Stage, Status, Submission
+from grader.instructor import assign
+from grader.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
 CACHE_ENV = "GRADER_CACHE"
 KEEP = 20  # gradings remembered per exercise (one per distinct file content)

@@ -38,9 +38,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
-from grader import sandbox
-from grader.data import Exercise, Kind, Limits
-from grader.remote import KernelDied, LearnerError, LearnerTimeout, LoadFailed
+from grader.engine import sandbox
+from grader.engine.data import Exercise, Kind, Limits
+from grader.engine.remote import KernelDied, LearnerError, LearnerTimeout, LoadFailed
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)

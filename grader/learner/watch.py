@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from grader import hints, progress
-from grader.data import Exercise, GradeReport, Status, Submission
+from grader.engine.data import Exercise, GradeReport, Status, Submission
+from grader.learner import hints, progress
 from grader.report import text
 
 POLL = 0.5  # seconds between looks at the file's modification time

@@ -16,10 +16,9 @@ from typing import Any, Protocol
 import numpy as np
 import pytest
 
-from grader.curriculum import suite_path
-from grader.data import Exercise, Status, TestOutcome
-from grader.helpers import seed_for
-from grader.remote import (
+from grader.engine.curriculum import suite_path
+from grader.engine.data import Exercise, Status, TestOutcome
+from grader.engine.remote import (
     KernelDied,
     LearnerError,
     LearnerTimeout,
@@ -29,6 +28,7 @@ from grader.remote import (
     Session,
     Sub,
 )
+from grader.helpers import seed_for
 
 LEADERBOARD = "leaderboard:"
 

@@ -4,7 +4,7 @@ In a ``.py`` file every block from ``# BEGIN SOLUTION`` to ``# END SOLUTION``
 (both lines included) becomes ``raise NotImplementedError`` at the indentation
 of the BEGIN line. In a notebook's code cell the block becomes ``...``, and
 outputs and execution counts are cleared, and the notebook begins with the Colab setup
-cell of its stage (grader/colab.py). Other files are copied as they are.
+cell of its stage (grader/instructor/colab.py). Other files are copied as they are.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader import colab
+from grader.instructor import colab
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\s*$")
 END = re.compile(r"^[ \t]*# END SOLUTION\s*$")

@@ -9,9 +9,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from grader.data import Exercise, Kind, Limits, Stage
+from grader.engine.data import Exercise, Kind, Limits, Stage
+from grader.paths import MANIFEST
 
-MANIFEST = Path(__file__).with_name("curriculum.toml")
 ENV_VAR = "GRADER_CURRICULUM"  # another manifest (its suites in a `suites/` folder beside it), e.g. for tests
 _EXTENSIONS = {Kind.MODULE: ".py", Kind.NOTEBOOK: ".ipynb"}
 

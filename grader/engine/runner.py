@@ -16,15 +16,13 @@ from typing import Any
 
 import pytest
 
-from grader import sandbox
-from grader.curriculum import suite_path, suites_root
-from grader.data import Exercise, ExerciseResult, GradeReport, Status, Submission, TestOutcome
-from grader.kernel import KernelSession, LoopThread
-from grader.plugin import Collector, SessionProvider
-from grader.remote import GraderFault, KernelDied, LearnerTimeout, LoadFailed, Session
-
-REPO = Path(__file__).resolve().parent.parent
-DATASETS = REPO / "datasets"
+from grader.engine import sandbox
+from grader.engine.curriculum import suite_path, suites_root
+from grader.engine.data import Exercise, ExerciseResult, GradeReport, Status, Submission, TestOutcome
+from grader.engine.kernel import KernelSession, LoopThread
+from grader.engine.plugin import Collector, SessionProvider
+from grader.engine.remote import GraderFault, KernelDied, LearnerTimeout, LoadFailed, Session
+from grader.paths import DATASETS, SUITES
 
 
 class KernelTransport:
@@ -167,7 +165,7 @@ def run_suites(
         args = [
             *paths,
             "-c",
-            str(Path(__file__).with_name("suites") / "pytest.ini"),
+            str(SUITES / "pytest.ini"),
             "--rootdir",
             str(suites_root()),
             "-p",

@@ -1,0 +1,1 @@
+"""The engine: discover -> load -> execute -> test -> score (reports live in grader.report)."""

@@ -1,0 +1,1 @@
+"""The learner's tools: check() in a notebook, hints, progress and watch."""
