@@ -57,7 +57,7 @@ def _torch(src: str, xs: Sequence[float]) -> tuple[float, list[float]]:
     return out.item(), [0.0 if v.grad is None else v.grad.item() for v in leaves]
 
 
-def _check(sub: Any, runner: Any, expr: str, xs: Sequence[float], hint: str) -> None:
+def _check(sub: Any, runner: Any, expr: str, xs: Sequence[float], hint: str | None) -> None:
     """Compare the value and the leaves' gradients of ``f(*leaves) = expr`` with torch."""
     __tracebackhide__ = True
     names = "abcdefgh"[: len(xs)]
@@ -101,7 +101,7 @@ def test_leaves_and_forward_values(sub: Any) -> None:
         ("a - b", (1.5, -4.0)),
         ("a / b", (1.5, -4.0)),
         ("a ** 3", (1.5,)),
-        ("(a * b + a).tanh() * b.exp() - (b * b).log() + (a - b).relu()", (0.7, -1.3)),
+        ("(a * b + 1).tanh() * c.exp() - d.log() + (e - 2).relu()", (0.7, -1.3, 0.4, 2.2, 3.1)),
     ]
     for expr, xs in cases:
         _check(sub, run, expr, xs, "Check this operation's forward value (data) and its local derivative.")
@@ -144,7 +144,7 @@ def test_relu_tanh_exp_log(sub: Any) -> None:
         ("a.tanh()", (-2.5,), "d tanh(a)/da = 1 - tanh(a)**2."),
         ("a.exp()", (1.3,), "d exp(a)/da = exp(a)."),
         ("a.log()", (0.3,), "d log(a)/da = 1 / a (natural logarithm)."),
-        ("(a * a).log().exp()", (2.5,), "Chain rule: multiply each local derivative by out.grad."),
+        ("(a * 3).log().exp()", (2.5,), "Chain rule: multiply each local derivative by out.grad."),
     ]
     for expr, xs, hint in cases:
         _check(sub, run, expr, xs, hint)
@@ -168,21 +168,40 @@ def test_power_rule_for_any_exponent(sub: Any) -> None:
 @pytest.mark.points(2)
 def test_reused_nodes_accumulate_gradients(sub: Any) -> None:
     run = _probe(sub, _RUN)
+    # every value used twice here is reached along paths of the same length: no order is needed yet
     cases = [
         ("a + a", (0.8,)),
         ("a * a", (-1.6,)),
         ("c = a * b\nc = c + c\nreturn c * a", (1.2, -0.7)),
-        ("c = a + b\nd = c * c\nd = d + d\nreturn d - c", (0.3, 0.9)),
         ("a * a * a + a / a", (1.4,)),
         ("(a + b) * (a - b) + b.exp() * b", (1.1, 0.4)),
     ]
     for expr, xs in cases:
         _check(sub, run, expr, xs, _ACCUMULATE)
+    # backward() never resets a gradient: a second backward() on the same graph adds again
+    twice = sub.eval(
+        "lambda V: (lambda a, b: (lambda o: (o.backward(), o.backward(), [float(a.grad), float(b.grad)])[2])(a * b))"
+        "(V(1.5), V(-4.0))"
+    )(sub.Value)
+    if twice != [-8.0, 3.0]:
+        fail(
+            f"For a=1.5, b=-4, calling backward() twice on a * b left a.grad, b.grad = {twice}; expected [-8.0, 3.0] "
+            "(each backward() adds its contribution again).",
+            hint="Gradients are never reset in backward(): set self.grad = 1.0 on the output, and every _backward "
+            "only adds to its children (self.grad += ...).",
+        )
 
 
 @pytest.mark.points(2)
 def test_graphs_that_need_a_topological_order(sub: Any) -> None:
     run = _probe(sub, _RUN)
+    for src, want in (("def f(a):\n    return a + a\n", 2.0), ("def f(a):\n    return a * a\n", 1.6)):
+        premise = run(sub.Value, src, [0.8])
+        if premise[0] == "not a Value" or relative_error(premise[1][0], want) > TOL:
+            fail(
+                "These graphs cannot come out right yet: for a=0.8, a + a or a * a already gives a wrong a.grad. "
+                "This follows from the problem reported by test_reused_nodes_accumulate_gradients above."
+            )
     neuron = "(a * -3.0 + b * 1.0 + c).tanh()"
     # `h` is used directly by the output and again deep inside `k`: it is reached along a short and a long path
     diamond = "h = (a * b).tanh()\nk = ((h * 3).exp() + 1).log() * b\nreturn h + k"
@@ -194,6 +213,7 @@ def test_graphs_that_need_a_topological_order(sub: Any) -> None:
     )
     chain = "x = a\nfor _ in range(30):\n    x = (x * 0.9 + a).tanh()\nreturn x * x"
     for expr, xs in (
+        ("c = a + b\nd = c * c\nd = d + d\nreturn d - c", (0.3, 0.9)),
         (neuron, (2.0, 0.0, 6.881373587)),
         (diamond, (0.4, -1.1)),
         (layer, (1.2, -0.4, 0.3)),
