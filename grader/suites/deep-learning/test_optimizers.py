@@ -401,7 +401,7 @@ def _adam_case(
 # ---------------------------------------------------------------- tests
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_sgd_momentum_matches_torch_for_20_steps(sub: Any, rng: np.random.Generator, device: str) -> None:
     _sgd_case(sub, rng, device, (3, 4), [0.05] * N_STEPS, momentum=0.9)
     _sgd_case(sub, rng, device, (6,), [0.1] * N_STEPS, momentum=0.0)
@@ -421,7 +421,7 @@ def test_sgd_learning_rate_may_change_between_steps(sub: Any, rng: np.random.Gen
     _sgd_case(sub, rng, device, (4, 2), lrs, momentum=0.9)
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_adam_matches_torch_for_20_steps(sub: Any, rng: np.random.Generator, device: str) -> None:
     _adam_case(sub, _problem(rng, (5,)), device, [0.05] * N_STEPS)
     _adam_case(sub, _problem(rng, (2, 3, 2)), device, [0.1] * N_STEPS, betas=(0.8, 0.99))
@@ -495,7 +495,7 @@ def _check_state(state: dict[str, Any], expected: dict[str, Any], name: str, key
             if isinstance(got, bool) or not isinstance(got, int | np.integer) or int(got) != exp:
                 fail(
                     f"After 3 steps, `{name}` returned state['step'] = {got!r}, expected the int {exp}.",
-                    hint="step counts the updates made so far: 1 after the first call.",
+                    hint="state['step'] is a Python int that counts the updates made so far: 1 after the first call.",
                 )
             continue
         arr = np.asarray(got) if isinstance(got, np.ndarray) else None
@@ -556,3 +556,21 @@ def test_steps_never_modify_their_inputs(sub: Any, rng: np.random.Generator) -> 
                 f"`{name}` {when} returned the very {'param array' if same_param else 'state dict'} it was given.",
                 hint="Return a new array and a new dict: the step functions are pure.",
             )
+
+
+@pytest.mark.points(1)
+def test_float32_inputs_give_float64(sub: Any, rng: np.random.Generator) -> None:
+    p = rng.normal(size=(2, 3)).astype(np.float32)
+    g = rng.normal(size=(2, 3)).astype(np.float32)
+    hint = "Work in float64: convert param and grad with np.asarray(..., dtype=np.float64) first."
+    for name, func, kwargs in (
+        ("sgd_momentum_step", sub.sgd_momentum_step, {"lr": 0.1, "momentum": 0.9}),
+        ("adam_step", sub.adam_step, {"lr": 0.1}),
+    ):
+        out = func(p, g, {}, **kwargs)
+        _, state = _unpack(out, p.shape, f"{name} with float32 inputs")
+        if out[0].dtype != np.float64:
+            fail(f"`{name}` with float32 param and grad returned a {out[0].dtype} parameter.", hint=hint)
+        for key, value in state.items():
+            if isinstance(value, np.ndarray) and value.dtype != np.float64:
+                fail(f"`{name}` with float32 param and grad returned state[{key!r}] as {value.dtype}.", hint=hint)
