@@ -218,6 +218,13 @@ def test_conv2d_output_size(sub: Any, rng: np.random.Generator) -> None:
         if not isinstance(got, np.ndarray):
             fail(f"`conv2d` should return an ndarray, but it returned a {type(got).__name__}.")
         _size_hint(got, case)
+    x, w, b, stride, padding = _conv_inputs(rng, cases[0])
+    got = sub.conv2d(x.astype(np.float32), w.astype(np.float32), b.astype(np.float32), stride=stride)
+    if isinstance(got, np.ndarray) and got.dtype != np.float64:
+        fail(
+            f"`conv2d` of float32 inputs returned {got.dtype}, expected float64.",
+            hint="Work in float64: convert x, w and b with np.asarray(..., dtype=np.float64) first.",
+        )
 
 
 @pytest.mark.points(2)
@@ -330,7 +337,11 @@ def test_conv2d_is_vectorised(sub: Any, rng: np.random.Generator, device: str) -
     reference = sub.eval(_REFERENCE_CONV)
     took, got = timer(conv2d, x, w, b, 1, 1)
     expected = _conv_ref(x, w, b, 1, 1, None, device)["out"]  # correct first: a fast wrong answer proves nothing
-    _check(got, expected, "conv2d output (x of shape (8, 3, 32, 32), 16 filters of 3x3, padding=1)", _XCORR)
+    if not _close(got, expected):
+        fail(
+            "conv2d's speed cannot be judged while its output is wrong: this follows from the conv2d problem "
+            "reported by test_conv2d_matches_torch above."
+        )
     ref_time = min(float(timer(reference, x, w, b, 1, 1)[0]) for _ in range(3))
     budget = max(0.3, 50 * ref_time)
     if took > budget:
