@@ -15,41 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.helpers import assert_close, assert_equal, fail
-
-# Runs in the learner's kernel (exec'd into a fresh namespace): calls `fn` with its tensor
-# arguments moved to `device`, and returns (result, device types found in it, indices of
-# tensor arguments that the call modified).
-_ON_DEVICE = """
-import torch
-
-def _move(x, device):
-    if isinstance(x, torch.Tensor):
-        return x.to(device)
-    if isinstance(x, (list, tuple)):
-        return type(x)(_move(v, device) for v in x)
-    return x
-
-def _devices(x):
-    if isinstance(x, torch.Tensor):
-        return {x.device.type}
-    if isinstance(x, (list, tuple)):
-        return set().union(*[_devices(v) for v in x])
-    return set()
-
-def on_device(fn, device):
-    def call(*args, **kwargs):
-        args = [_move(a, device) for a in args]
-        kwargs = {k: _move(v, device) for k, v in kwargs.items()}
-        tensors = [a for a in args if isinstance(a, torch.Tensor)] + [
-            v for v in kwargs.values() if isinstance(v, torch.Tensor)]
-        before = [t.clone() for t in tensors]
-        out = fn(*args, **kwargs)
-        changed = any(not torch.equal(t, b) for t, b in zip(tensors, before))
-        return out, sorted(_devices(out)), changed
-    return call
-"""
-_EXEC = "lambda src, name: (lambda ns: (exec(src, ns), ns[name])[1])({})"
+from grader.helpers import ON_DEVICE, assert_close, assert_equal, fail
 
 _SCALE = "Divide the scores by sqrt(d), where d = q.shape[-1] (the key/query size): s = q @ k^T / sqrt(d)."
 _BEFORE_SOFTMAX = (
@@ -69,7 +35,7 @@ _ALL_MASKED = (
 def _call(sub: Any, on: str, name: str, *args: Any, **kwargs: Any) -> Any:
     """Call the learner's `name` on `device`; check where the result lives and that inputs are untouched."""
     __tracebackhide__ = True
-    wrapped = sub.eval(_EXEC)(_ON_DEVICE, "on_device")(getattr(sub, name), on)
+    wrapped = sub.define(ON_DEVICE)["on_device"](getattr(sub, name), on)
     wrapped._label = name  # learner-facing messages name the learner's function
     out, devices, changed = wrapped(*args, **kwargs)
     if changed:

@@ -15,38 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.helpers import assert_close, expect_raises, fail
+from grader.helpers import ON_DEVICE, assert_close, expect_raises, fail
 
 # Runs in the learner's kernel, exec'd into a fresh namespace.
 _KERNEL = '''
 import torch
-
-def _move(x, device):
-    if isinstance(x, torch.Tensor):
-        return x.to(device)
-    if isinstance(x, (list, tuple)):
-        return type(x)(_move(v, device) for v in x)
-    return x
-
-def _devices(x):
-    if isinstance(x, torch.Tensor):
-        return {x.device.type}
-    if isinstance(x, (list, tuple)):
-        return set().union(*[_devices(v) for v in x])
-    return set()
-
-def on_device(fn, device):
-    """fn with its tensor arguments moved to device: (result, its device types, an input changed?)."""
-    def call(*args, **kwargs):
-        args = [_move(a, device) for a in args]
-        kwargs = {k: _move(v, device) for k, v in kwargs.items()}
-        tensors = [a for a in args if isinstance(a, torch.Tensor)] + [
-            v for v in kwargs.values() if isinstance(v, torch.Tensor)]
-        before = [t.clone() for t in tensors]
-        out = fn(*args, **kwargs)
-        changed = any(not torch.equal(t, b) for t, b in zip(tensors, before))
-        return out, sorted(_devices(out)), changed
-    return call
 
 NAMES = ("q_proj", "k_proj", "v_proj", "out_proj")
 
@@ -86,7 +59,6 @@ def grads(m, x, mask, device):
     (out ** 2).sum().backward()
     return {name: getattr(m, name).weight.grad for name in NAMES}
 '''
-_EXEC = "lambda src, names: (lambda ns: (exec(src, ns), {n: ns[n] for n in names})[1])({})"
 _NAMES = ("q_proj", "k_proj", "v_proj", "out_proj")
 
 _SPLIT = (
@@ -108,7 +80,7 @@ class _Kernel:
     def __init__(self, sub: Any, device: str) -> None:
         self.sub = sub
         self.device = device
-        self.helpers = sub.eval(_EXEC)(_KERNEL, ["on_device", "prepare", "describe", "grads"])
+        self.helpers = sub.define(ON_DEVICE + _KERNEL)
 
     def build(
         self, d_model: int, n_heads: int, weights: dict[str, Any], bias: bool = True, dtype: str = "float64"

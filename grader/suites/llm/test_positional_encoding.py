@@ -12,43 +12,8 @@ from typing import Any
 import pytest
 import torch
 
-from grader.helpers import assert_close, expect_raises, fail
+from grader.helpers import ON_DEVICE, assert_close, expect_raises, fail
 
-# Runs in the learner's kernel (exec'd into a fresh namespace): calls `fn` with its tensor
-# arguments moved to `device` (and a `dtype` given by name made a torch.dtype), and returns
-# (result, device types found in it, whether a tensor argument was modified).
-_ON_DEVICE = """
-import torch
-
-def _move(x, device):
-    if isinstance(x, torch.Tensor):
-        return x.to(device)
-    if isinstance(x, (list, tuple)):
-        return type(x)(_move(v, device) for v in x)
-    return x
-
-def _devices(x):
-    if isinstance(x, torch.Tensor):
-        return {x.device.type}
-    if isinstance(x, (list, tuple)):
-        return set().union(*[_devices(v) for v in x])
-    return set()
-
-def on_device(fn, device):
-    def call(*args, **kwargs):
-        args = [_move(a, device) for a in args]
-        kwargs = {k: _move(v, device) for k, v in kwargs.items()}
-        if isinstance(kwargs.get("dtype"), str):  # a torch.dtype cannot cross the codec: its name does
-            kwargs["dtype"] = getattr(torch, kwargs["dtype"])
-        tensors = [a for a in args if isinstance(a, torch.Tensor)] + [
-            v for v in kwargs.values() if isinstance(v, torch.Tensor)]
-        before = [t.clone() for t in tensors]
-        out = fn(*args, **kwargs)
-        changed = any(not torch.equal(t, b) for t, b in zip(tensors, before))
-        return out, sorted(_devices(out)), changed
-    return call
-"""
-_EXEC = "lambda src, name: (lambda ns: (exec(src, ns), ns[name])[1])({})"
 _TOL = 1e-5
 
 _EXPONENT = (
@@ -75,7 +40,7 @@ _POSITIONS = "Rotate row t by positions[t] * theta_i, using the positions you ar
 def _call(sub: Any, on: str, name: str, *args: Any, **kwargs: Any) -> torch.Tensor:
     """Call the learner's `name` on `on`; check where the result lives and that inputs are untouched."""
     __tracebackhide__ = True
-    wrapped = sub.eval(_EXEC)(_ON_DEVICE, "on_device")(getattr(sub, name), on)
+    wrapped = sub.define(ON_DEVICE)["on_device"](getattr(sub, name), on)
     wrapped._label = name  # learner-facing messages name the learner's function
     out, devices, changed = wrapped(*args, **kwargs)
     if changed:

@@ -19,38 +19,11 @@ import pytest
 import torch
 from scipy.stats import chisquare
 
-from grader.helpers import assert_close, assert_equal, expect_raises, fail
+from grader.helpers import ON_DEVICE, assert_close, assert_equal, expect_raises, fail
 
 # Runs in the learner's kernel, exec'd into a fresh namespace.
 _KERNEL = '''
 import torch
-
-def _move(x, device):
-    if isinstance(x, torch.Tensor):
-        return x.to(device)
-    if isinstance(x, (list, tuple)):
-        return type(x)(_move(v, device) for v in x)
-    return x
-
-def _devices(x):
-    if isinstance(x, torch.Tensor):
-        return {x.device.type}
-    if isinstance(x, (list, tuple)):
-        return set().union(*[_devices(v) for v in x])
-    return set()
-
-def on_device(fn, device):
-    """fn with its tensor arguments moved to device: (result, its device types, an input changed?)."""
-    def call(*args, **kwargs):
-        args = [_move(a, device) for a in args]
-        kwargs = {k: _move(v, device) for k, v in kwargs.items()}
-        tensors = [a for a in args if isinstance(a, torch.Tensor)] + [
-            v for v in kwargs.values() if isinstance(v, torch.Tensor)]
-        before = [t.clone() for t in tensors]
-        out = fn(*args, **kwargs)
-        changed = any(not torch.equal(t, b) for t, b in zip(tensors, before))
-        return out, sorted(_devices(out)), changed
-    return call
 
 def make_generator(seed, device):
     return torch.Generator(device=device).manual_seed(seed)
@@ -83,7 +56,6 @@ class Markov:
         self.calls.append([int(t) for t in seq])
         return self.logp[int(seq[-1])].clone()
 '''
-_EXEC = "lambda src, names: (lambda ns: (exec(src, ns), {n: ns[n] for n in names})[1])({})"
 _P_MIN = 1e-6
 
 _TEMPERATURE = "Divide the logits by the temperature before the softmax: softmax(logits / temperature)."
@@ -100,7 +72,7 @@ class _Kernel:
     def __init__(self, sub: Any, device: str) -> None:
         self.sub = sub
         self.device = device
-        self.h = sub.eval(_EXEC)(_KERNEL, ["on_device", "make_generator", "bigram", "Markov"])
+        self.h = sub.define(ON_DEVICE + _KERNEL)
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
