@@ -158,9 +158,7 @@ def test_sinusoidal_dtype_device_and_position_zero(sub: Any, device: str) -> Non
     got = _call(sub, device, "sinusoidal_encoding", 4, 8, device=device)
     if got.dtype != torch.float32:
         fail(f"`sinusoidal_encoding(4, 8)` has dtype {got.dtype}; the default is torch.float32.")
-    expected = torch.tensor([0.0, 1.0] * 4, dtype=torch.float64)
-    assert_close(got[0], expected, rtol=0, atol=1e-7, name="sinusoidal_encoding(4, 8)[0] (position 0)", hint=_SIN_EVEN)
-    _check_pe(got, 4, 8, 10000.0, "4, 8")
+    _check_pe(got, 4, 8, 10000.0, "4, 8")  # names the mistake when pe[0] is not [0, 1, 0, 1, ...]
     with expect_raises("ValueError", name="sinusoidal_encoding(4, 7)", hint="d must be even: raise ValueError."):
         sub.sinusoidal_encoding(4, 7)
 
@@ -205,6 +203,9 @@ def test_rope_dot_products_depend_only_on_offset(sub: Any, device: str, seed: in
     n = torch.tensor([2, 9, 37, 297])  # m - n = 3 for every pair
     rq = _call(sub, device, "apply_rope", q.expand(4, d).contiguous(), m).double()
     rk = _call(sub, device, "apply_rope", k.expand(4, d).contiguous(), n).double()
+    # a known wrong layout, direction, theta or position is named first, by the reference itself
+    _check_rope(rq, q.expand(4, d), m, 10000.0, "q at positions 5, 12, 40, 300")
+    _check_rope(rk, k.expand(4, d), n, 10000.0, "k at positions 2, 9, 37, 297")
     dots = (rq * rk).sum(-1)
     assert_close(
         dots,
