@@ -144,7 +144,9 @@ def _check_grads(
     fail(msg, hint=hint)
 
 
-def _consequence(net: Any, X: np.ndarray, y: np.ndarray | None, params: dict[str, np.ndarray], reg: float) -> str:
+def _consequence(
+    net: Any, X: np.ndarray, y: np.ndarray | None, params: dict[str, np.ndarray], reg: float, grads: bool = True
+) -> str:
     """Empty if the learner's scores, loss and gradients on this problem are right; else which is wrong."""
     expected_scores, expected_loss, expected_grads = _reference(X, y, params, reg)
     scores = net.loss(X)
@@ -162,6 +164,8 @@ def _consequence(net: Any, X: np.ndarray, y: np.ndarray | None, params: dict[str
         return "the loss (see test_loss_matches_torch above)"
     if relative_error(float(loss), expected_loss) > TOL:
         return "the loss (see test_loss_matches_torch above)"
+    if not grads:
+        return ""
     for key in KEYS:
         got = grads.get(key)
         if not isinstance(got, np.ndarray) or got.shape != expected_grads[key].shape:
@@ -297,7 +301,12 @@ def test_gradients_match_torch_autograd(sub: Any, rng: np.random.Generator) -> N
     Xk = X.copy()
     Xk[0] = 0.0
     sub.eval(_SET_PARAMS)(net, kink)
-    _, grads = _loss_and_grads(net, Xk, y, 0.0)
+    loss, grads = _loss_and_grads(net, Xk, y, 0.0)
+    if relative_error(loss, _reference(Xk, y, kink, 0.0)[1]) > TOL:
+        fail(
+            "With z1 == 0 exactly the gradients cannot be checked: this follows from the loss problem reported by "
+            "test_loss_matches_torch above."
+        )
     _check_grads(grads, _reference(Xk, y, kink, 0.0)[2], kink, len(X), 0.0, "With z1 == 0 exactly (ReLU's kink)", TOL)
 
 
@@ -309,6 +318,8 @@ def test_numerical_gradient_check_on_every_parameter(sub: Any) -> None:
     net = _net(sub, X, params)
     loss_at = _probe(sub, _LOSS_AT)
     reg = 0.7
+    if premise := _consequence(net, X, y, params, reg, grads=False):
+        fail(f"The gradient check of your own loss cannot be trusted: this follows from {premise}.")
     _, grads = _loss_and_grads(net, X, y, reg)
     numeric = {}
     for key in KEYS:
@@ -352,7 +363,8 @@ def test_train_step_updates_and_learns(sub: Any, rng: np.random.Generator) -> No
     if relative_error(loss, expected_loss) > TOL:
         fail(
             f"`train_step` returned {loss:.10g}, expected the loss before the update, {expected_loss:.10g}.",
-            hint="Compute loss, grads = self.loss(X, y, reg), update, then return that loss.",
+            hint="Return the loss before the update: compute loss, grads = self.loss(X, y, reg), update, then return "
+            "that loss.",
         )
     after = sub.eval(_GET_PARAMS)(net)
     for key in KEYS:
