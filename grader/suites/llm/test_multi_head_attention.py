@@ -58,6 +58,12 @@ def grads(m, x, mask, device):
     out = m(x.to(device), None if mask is None else mask.to(device))
     (out ** 2).sum().backward()
     return {name: getattr(m, name).weight.grad for name in NAMES}
+
+def initial_weights(cls, d_model, n_heads, bias, seed):
+    """The projections' weights and biases of a module built right after torch.manual_seed(seed)."""
+    torch.manual_seed(seed)
+    m = cls(d_model, n_heads, bias=bias)
+    return {name: [getattr(m, name).weight.detach().clone(), getattr(getattr(m, name), "bias", None)] for name in NAMES}
 '''
 _NAMES = ("q_proj", "k_proj", "v_proj", "out_proj")
 
@@ -256,7 +262,30 @@ def test_layers_and_parameters(sub: Any, device: str, seed: int) -> None:
         sub.MultiHeadAttention(10, 4)
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(1)
+def test_default_initialisation_in_order(sub: Any, device: str, seed: int) -> None:
+    k = _Kernel(sub, device)
+    s = seed % 2**31
+    got = k.helpers["initial_weights"](sub.MultiHeadAttention, 8, 2, True, s)
+    with torch.random.fork_rng(devices=[]):  # the grader's own global generator is left as it was
+        torch.manual_seed(s)
+        expected = {name: torch.nn.Linear(8, 8) for name in _NAMES}
+    for name in _NAMES:
+        w, b = got[name]
+        if not isinstance(w, torch.Tensor) or w.shape != (8, 8):
+            fail(f"`{name}.weight` of MultiHeadAttention(8, 2) is not a tensor of shape (8, 8).")
+        if not torch.equal(w, expected[name].weight.detach()) or not (
+            isinstance(b, torch.Tensor) and torch.equal(b.detach(), expected[name].bias.detach())
+        ):
+            fail(
+                f"After torch.manual_seed({s}), MultiHeadAttention(8, 2) has other initial weights in `{name}` than "
+                "four nn.Linear(8, 8) created one after the other.",
+                hint="Create q_proj, k_proj, v_proj and out_proj in this order in __init__, as nn.Linear(d_model, "
+                "d_model, bias=bias) with PyTorch's default initialisation (no other layers or random draws).",
+            )
+
+
+@pytest.mark.points(2)
 def test_matches_torch_multihead_attention(sub: Any, device: str, seed: int) -> None:
     g = _gen(seed)
     k = _Kernel(sub, device)
