@@ -63,7 +63,11 @@ def initial_weights(cls, d_model, n_heads, bias, seed):
     """The projections' weights and biases of a module built right after torch.manual_seed(seed)."""
     torch.manual_seed(seed)
     m = cls(d_model, n_heads, bias=bias)
-    return {name: [getattr(m, name).weight.detach().clone(), getattr(getattr(m, name), "bias", None)] for name in NAMES}
+    out = {}
+    for name in NAMES:
+        b = getattr(getattr(m, name), "bias", None)
+        out[name] = [getattr(m, name).weight.detach().clone(), None if b is None else b.detach().clone()]
+    return out
 '''
 _NAMES = ("q_proj", "k_proj", "v_proj", "out_proj")
 
