@@ -196,7 +196,7 @@ def test_greedy_and_reproducible(sub: Any, device: str, seed: int) -> None:
         fail("Generators with different seeds gave the same 300 samples.", hint=_GENERATOR)
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_frequencies_follow_softmax(sub: Any, device: str, seed: int) -> None:
     k = _Kernel(sub, device)
     logits = np.array([1.2, -0.3, 0.4, 2.0, 0.0, -1.0])
@@ -251,7 +251,7 @@ def test_top_k_keeps_exactly_k(sub: Any, device: str, seed: int) -> None:
         )
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_top_p_keeps_the_smallest_nucleus(sub: Any, device: str, seed: int) -> None:
     k = _Kernel(sub, device)
     rng = np.random.default_rng(seed)
@@ -269,11 +269,14 @@ def test_top_p_keeps_the_smallest_nucleus(sub: Any, device: str, seed: int) -> N
         got = k.sample(rows, top_p=top_p, temperature=temperature, generator=k.generator(seed))
         support, want = set(np.unique(got).tolist()), set(np.flatnonzero(exp).tolist())
         if support != want:
+            before = set(np.flatnonzero(_nucleus(_softmax(logits), top_p)).tolist())
             fail(
                 f"With probabilities {np.round(probs, 3).tolist()} (after temperature={temperature}) and "
                 f"top_p={top_p}, "
                 f"your draws used tokens {sorted(support)}; the nucleus is {sorted(want)}.",
-                hint=_TOP_P,
+                hint="Apply top-p after the temperature: take the nucleus of softmax(logits / temperature)."
+                if temperature != 1.0 and support == before
+                else _TOP_P,
             )
         _check_frequencies(_counts(got, len(logits)), exp, f"top_p={top_p}", "Renormalise over the nucleus.", {})
     # one token alone is above top_p: it must survive (never an empty nucleus)
@@ -503,3 +506,46 @@ def test_beam_search_beats_greedy(sub: Any, device: str, seed: int) -> None:
         hint="Follow the steps in the docstring.",
     )
     assert_close(score, exp[1], rtol=1e-9, name="its score")
+
+
+# The short finished [0, 1] has the best total log-probability (-0.5); the long [0, 2, 2, 2, 2] has the
+# best average per token (-0.3): a search that divides by the length picks the wrong one.
+_SHORT_VS_LONG = _logp_table(
+    [
+        [0.043, 0.607, 0.35],  # after bos (0): eos (1) is likely, 2 less so
+        [1 / 3, 1 / 3, 1 / 3],  # after eos (never asked)
+        [0.01, 0.04, 0.95],  # after 2: 2 again, almost surely
+    ]
+)
+
+
+@pytest.mark.points(1)
+def test_beam_search_sums_scores_and_breaks_ties_lexicographically(sub: Any, device: str) -> None:
+    k = _Kernel(sub, device)
+    exp = _ref_beam(_SHORT_VS_LONG, 0, 2, 4, 1)
+    assert exp[0] == [0, 1]
+    tokens, score, _ = _beam(k, _SHORT_VS_LONG, 0, 2, 4, 1)
+    if tokens == [0, 2, 2, 2, 2]:
+        fail(
+            "beam_search(beam_width=2, max_len=4) returned [0, 2, 2, 2, 2] (total log-probability -1.2) instead of "
+            f"[0, 1] ({exp[1]:.3f}): it ranked the hypotheses by their log-probability per token.",
+            hint="No length normalisation: rank every hypothesis, finished or not, by its total log-probability.",
+        )
+    assert_equal(
+        tokens,
+        exp[0],
+        name="beam_search(beam_width=2, max_len=4) where a short hypothesis finishes early",
+        hint="No length normalisation: rank every hypothesis, finished or not, by its total log-probability.",
+    )
+    assert_close(score, exp[1], rtol=1e-9, name="its score")
+    # every candidate has the same score: only the tie rule decides
+    uniform = torch.full((4, 4), math.log(0.25), dtype=torch.float64)
+    exp = _ref_beam(uniform, 0, 2, 2, 3)
+    tokens, score, _ = _beam(k, uniform, 0, 2, 2, 3)
+    assert_equal(
+        tokens,
+        exp[0],
+        name="beam_search(beam_width=2, max_len=2) where every token has probability 1/4",
+        hint="Ties go to the lexicographically smaller token list, both when you keep the beam_width best "
+        "candidates and when you pick the result: sort by (-score, tokens).",
+    )
