@@ -267,10 +267,17 @@ def test_forward_shapes_and_mean_cross_entropy(sub: Any, device: str, rng: np.ra
             f"The loss is {got:.6g}, the sum over the {idx.numel()} positions; expected their mean {expected:.6g}.",
             hint,
         )
+    shifted = F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1)).item()
+    if abs(got - shifted) <= 1e-5 * abs(shifted):
+        fail(
+            f"The loss is {got:.6g}, the loss of logits[:, :-1] against targets[:, 1:]; expected {expected:.6g}.",
+            hint="Do not shift inside forward: targets[b, t] is already the token after idx[b, t], so compare "
+            "logits[:, t] with targets[:, t] at every position.",
+        )
     assert_close(got, expected, rtol=1e-5, atol=1e-6, name="loss", hint=hint)
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_logits_match_the_reference_with_the_same_weights(sub: Any, device: str, rng: np.random.Generator) -> None:
     ref = _ref()
     for cfg, seq_len, seed in ((_CFG, 12, 2), (_CFG_NO_BIAS, _CFG_NO_BIAS["block_size"], 3)):
@@ -379,3 +386,36 @@ def test_rejects_sequences_longer_than_block_size_and_bad_head_counts(
         hint="n_embd must split evenly into n_head heads: raise ValueError when n_embd % n_head != 0.",
     ):
         _build(sub, {**_CFG, "n_embd": 30, "n_head": 4}, device)
+
+
+_STATE = "lambda m: {k: v.detach().to('cpu', dtype=__import__('torch').float64) for k, v in m.state_dict().items()}"
+
+
+@pytest.mark.points(1)
+def test_initial_weights_follow_the_pinned_distribution(sub: Any, device: str) -> None:
+    cfg = {"vocab_size": 67, "block_size": 32, "n_layer": 2, "n_head": 4, "n_embd": 64, "dropout": 0.0, "bias": True}
+    state = sub.eval(_STATE)(_build(sub, cfg, device, seed=0))
+    weights_hint = (
+        "Initialise every nn.Linear and nn.Embedding weight from N(0, 0.02) (nn.init.normal_(w, 0.0, 0.02)); "
+        "only the c_proj weights may use 0.02 / sqrt(2 * n_layer) instead."
+    )
+    rest_hint = "Start every nn.Linear bias at 0 (nn.init.zeros_), and keep the LayerNorms at weight 1 and bias 0."
+    for name, value in sorted(state.items()):
+        if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+            continue
+        layernorm = ".ln_" in f".{name}"
+        if name.endswith(".bias") or layernorm:
+            want = 1.0 if layernorm and name.endswith(".weight") else 0.0
+            if not torch.all(value == want):
+                fail(f"The initial `{name}` is not all {want:g}.", hint=rest_hint)
+            continue
+        if value.numel() < 1000:
+            continue
+        std, mean = value.std().item(), value.mean().item()
+        allowed = [0.02, 0.02 / math.sqrt(2 * cfg["n_layer"])] if name.endswith("c_proj.weight") else [0.02]
+        if not any(abs(std - a) <= 0.1 * a for a in allowed) or abs(mean) > 0.15 * allowed[0]:
+            fail(
+                f"The initial `{name}` has mean {mean:.4f} and standard deviation {std:.4f}; expected about 0 and "
+                f"{' or '.join(f'{a:.4f}' for a in allowed)}.",
+                hint=weights_hint,
+            )
