@@ -307,6 +307,13 @@ def test_max_pool2d_backward_matches_autograd(sub: Any, rng: np.random.Generator
 
 @pytest.mark.points(1)
 def test_max_pool2d_backward_breaks_ties_on_the_first_maximum(sub: Any, rng: np.random.Generator) -> None:
+    x = rng.normal(size=(1, 2, 6, 7))  # distinct values: no ties
+    dout = rng.normal(size=_windows(x, 2, 1).shape[:4])
+    if not _close(sub.max_pool2d_backward(dout, x, 2, 1), _pool_backward_variant(dout, x, 2, 1, "first")):
+        fail(
+            "max_pool2d_backward is already wrong without ties: this follows from the problem reported by "
+            "test_max_pool2d_backward_matches_autograd above."
+        )
     for shape, k, stride in (((2, 2, 6, 7), 2, 1), ((1, 3, 6, 6), 3, 3), ((2, 1, 5, 8), 2, None)):
         x = rng.integers(0, 3, size=shape).astype(np.float64)  # few distinct values: many ties
         s = k if stride is None else stride
