@@ -25,7 +25,7 @@ from grader.remote import RemoteRef
 CORPUS = DATASETS / "shakespeare" / "macbeth.txt"
 VAL_LOSS_TARGET = 2.2  # nats per character; the notebook states the same number
 INITIAL_LOSS_TOLERANCE = 0.1
-REPORTED_TOLERANCE = 0.1
+REPORTED_TOLERANCE = 0.01  # the notebook pins the windows: only float rounding may differ
 
 # The logits of model(idx) in eval mode without gradients, the model and idx on the device.
 _LOGITS = """
