@@ -606,7 +606,7 @@ def test_safetensors_holds_the_state_dict(sub, kernel, rng, device):
         )
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_reload_predicts_bit_for_bit(sub, kernel, rng, device):
     for hidden, n_features, dropout in [((16, 8), 6, 0.5), ((24,), 9, 0.3)]:
         _check_round_trip(sub, kernel, rng, device, hidden, n_features, dropout)
@@ -700,3 +700,27 @@ def test_no_pickle_anywhere(sub, kernel, rng, device):
     odd = [n for n, d in files.items() if not isinstance(d, bytes)]
     if odd:
         fail(f"The folder holds files the grader cannot check: {odd} (symbolic links or files over 16 MB).")
+
+
+@pytest.mark.points(1)
+def test_save_leaves_the_model_and_the_scaler_as_they_were(sub, kernel, rng, device):
+    s = _setup(kernel, sub, rng, device, hidden=(8, 4), n_features=5, dropout=0.2)
+    s["model"].train()
+    weights = kernel.call("state_dict", "model.state_dict", s["model"])
+    mean, scale = np.asarray(s["scaler"].mean_), np.asarray(s["scaler"].scale_)
+    _save(kernel, sub, s)
+    training, _ = kernel.call("modes", "model.named_modules", s["model"])
+    if "(the model itself)" not in training:
+        fail(
+            "A model handed to `save_for_hub` in training mode came back in evaluation mode.",
+            hint="save_for_hub leaves the model as it is: it only reads model.state_dict(); do not call "
+            "model.eval() or model.train() in it.",
+        )
+    after = kernel.call("state_dict", "model.state_dict", s["model"])
+    changed = [k for k in weights if k not in after or not np.array_equal(after[k], weights[k])]
+    if changed:
+        fail(
+            f"`save_for_hub` changed the model's `{changed[0]}`.", hint="Save a copy of the weights; never change them."
+        )
+    if not (np.array_equal(s["scaler"].mean_, mean) and np.array_equal(s["scaler"].scale_, scale)):
+        fail("`save_for_hub` changed the fitted scaler.", hint="Read the scaler's state; never refit or change it.")
