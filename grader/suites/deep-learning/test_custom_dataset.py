@@ -364,7 +364,8 @@ def test_split_and_batches_replay_the_pinned_generators(sub: Any, seed: int) -> 
         range(n), [n - n_val, n_val], generator=torch.Generator().manual_seed(s)
     )
     premise = sorted(i for b in got["val"][0] for i in b)
-    if len(premise) != n_val or set(premise) & {i for b in got["train"][0] for i in b}:
+    train_ids = [i for b in got["train"][0] for i in b]
+    if len(premise) != n_val or len(train_ids) != n - n_val or set(premise) & set(train_ids):
         fail(
             "The split cannot be replayed: this follows from the split problem reported by "
             "test_split_is_disjoint_complete_and_keeps_the_last_batch above."
