@@ -147,8 +147,11 @@ def _check_param(t: torch.Tensor, shape: tuple[int, ...], name: str, what: str, 
             f"`{what}` returned a {name} of shape {tuple(t.shape)}, expected {shape}.",
             hint="Per tensor: a 0-d tensor (shape ()); per channel: shape (out_features, 1), one per row.",
         )
-    if integer and (t.dtype.is_floating_point or t.dtype == torch.bool):
-        fail(f"`{what}` returned a {name} of dtype {t.dtype}, expected an integer dtype (torch.int32).")
+    if integer and t.dtype != torch.int32:
+        fail(
+            f"`{what}` returned a {name} of dtype {t.dtype}, expected torch.int32.",
+            hint="Zero points are torch.int32 tensors: convert with .to(torch.int32).",
+        )
     if not integer and t.dtype != torch.float32:
         fail(f"`{what}` returned a {name} of dtype {t.dtype}, expected torch.float32.")
     if not torch.isfinite(t.double()).all():
