@@ -71,6 +71,9 @@ lambda m: (lambda d: d.get('lm_head.weight') is not None and d.get('lm_head.weig
 )
 """.strip()  # noqa: E501
 
+# The rate of every nn.Dropout in the model.
+_DROPOUT_RATES = "lambda m: [float(x.p) for x in m.modules() if isinstance(x, __import__('torch').nn.Dropout)]"
+
 _LAYOUT_HINT = (
     "Use exactly the names of the module docstring: transformer.wte, transformer.wpe, transformer.h[i].ln_1, "
     ".attn.c_attn, .attn.c_proj, .ln_2, .mlp.c_fc, .mlp.c_proj, transformer.ln_f and lm_head (bias=False)."
@@ -225,6 +228,12 @@ def test_parameter_names_shapes_and_weight_tying(sub: Any, device: str) -> None:
             elif "lm_head.bias" in extra:
                 hint = "lm_head has no bias: nn.Linear(n_embd, vocab_size, bias=False)."
             fail(f"Your model has a parameter {extra[0]!r} that the pinned layout does not have {where}.", hint=hint)
+        rates = sub.eval(_DROPOUT_RATES)(_build(sub, {**cfg, "dropout": 0.3}, device))
+        if any(abs(float(p) - 0.3) > 1e-12 for p in rates):
+            fail(
+                f"With config.dropout=0.3 your model's nn.Dropout layers have p = {sorted(set(rates))}.",
+                hint="Every nn.Dropout in the model uses config.dropout: nn.Dropout(config.dropout).",
+            )
         if not sub.eval(_TIED)(model):
             fail(
                 "`lm_head.weight` is not the same Parameter as `transformer.wte.weight`: the weights are not tied.",

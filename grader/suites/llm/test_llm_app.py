@@ -374,6 +374,7 @@ def test_answer_retries_once_on_malformed_json(sub: Any) -> None:
         ('{"answer": "Ledgerly"}', 'a reply without "sources"'),
         ('{"answer": "Ledgerly", "sources": [4]}', "a source number out of range (only 3 sources)"),
         ('{"answer": 42, "sources": [1]}', 'an "answer" that is not a string'),
+        ('{"answer": "Ledgerly", "sources": [true]}', "a source given as true, not a number"),
     ):
         llm, _, run = _run_answer(sub, [bad, good], [4, 0, 9])
         out = _should_not_raise(

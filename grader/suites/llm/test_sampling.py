@@ -349,7 +349,13 @@ def test_generate_crops_to_block_size_and_is_reproducible(sub: Any, device: str,
     table = torch.randn(5, 5, generator=g, dtype=torch.float64)
     idx = torch.tensor([[1, 2, 3, 4, 0], [4, 3, 2, 1, 0]])
     model = k.h["bigram"](table, device)
+    model.train()
     out = k.call("generate", model, idx, 6, block_size=3, generator=k.generator(seed))
+    if not model.training:
+        fail(
+            "A model handed to `generate` in training mode came back in evaluation mode.",
+            hint="generate leaves the model's train/eval mode as it is: do not call model.eval() in it.",
+        )
     again = k.call("generate", k.h["bigram"](table, device), idx, 6, block_size=3, generator=k.generator(seed))
     assert_equal(again.numpy(), out.numpy(), name="generate with a generator of the same seed, twice", hint=_GENERATOR)
     contexts = model.contexts
