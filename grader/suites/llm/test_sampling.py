@@ -299,11 +299,11 @@ def _greedy_path(table: torch.Tensor, start: list[int], n: int) -> list[int]:
 def _sample_premise(k: _Kernel) -> None:
     """generate relies on sample_next: fail without a guess when greedy or top_k=1 sampling is already wrong."""
     __tracebackhide__ = True
-    logits = torch.randn(3, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    logits = torch.randn(40, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     argmax = logits.argmax(-1).numpy()
     for kwargs in ({"temperature": 0.0}, {"top_k": 1, "generator": k.generator(0)}):
         got = k.call("sample_next", logits, **kwargs)
-        if not isinstance(got, torch.Tensor) or got.shape != (3,) or not np.array_equal(got.numpy(), argmax):
+        if not isinstance(got, torch.Tensor) or got.shape != (40,) or not np.array_equal(got.numpy(), argmax):
             fail(
                 "sample_next is already wrong on plain logits (temperature=0, or top_k=1): this follows from the "
                 "problem reported by the sample_next tests above; fix that first."
