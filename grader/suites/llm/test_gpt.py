@@ -320,10 +320,16 @@ def test_logits_match_the_reference_with_the_same_weights(sub: Any, device: str,
 def test_a_future_token_never_changes_earlier_logits(sub: Any, device: str, rng: np.random.Generator) -> None:
     ref = _ref()
     model = _build(sub, _CFG, device)
-    _load(sub, model, ref.random_state_dict(ref.Config(**_ref_kwargs(_CFG)), torch.Generator().manual_seed(4)))
+    sd = ref.random_state_dict(ref.Config(**_ref_kwargs(_CFG)), torch.Generator().manual_seed(4))
+    _load(sub, model, sd)
     V, T = _CFG["vocab_size"], 12
     idx = _tokens(rng, V, 2, T)
     base, _ = _forward(sub, model, idx, device, V)
+    if not torch.allclose(base, _reference_logits(_ref_kwargs(_CFG), sd, idx), rtol=1e-4, atol=1e-4):
+        fail(
+            "Your logits differ from the reference with the same weights, so this test cannot tell what leaks: "
+            "this follows from the problem reported by test_logits_match_the_reference_with_the_same_weights."
+        )
     for t in (3, 8, T - 1):
         changed = idx.clone()
         changed[:, t] = (changed[:, t] + 1 + torch.arange(2)) % V
