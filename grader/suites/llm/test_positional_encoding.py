@@ -86,6 +86,9 @@ def _rope(x: torch.Tensor, positions: torch.Tensor, base: float = 10000.0, kind:
     a = pos[:, None] * theta  # (T, h)
     sin = torch.sin(a) * (-1.0 if kind == "direction" else 1.0)
     cos = torch.cos(a)
+    if kind == "no_sign":  # rotate_half without its minus sign
+        x1, x2 = x[..., :h], x[..., h:]
+        return torch.cat([x1 * cos + x2 * sin, x2 * cos + x1 * sin], dim=-1)
     if kind == "interleaved":
         x1, x2 = x[..., 0::2], x[..., 1::2]
         out = torch.empty_like(x)
@@ -126,12 +129,20 @@ def _check_rope(got: torch.Tensor, x: torch.Tensor, positions: torch.Tensor, bas
         fail(f"`apply_rope` ({what}) returned shape {tuple(got.shape)}, expected x's shape {tuple(exp.shape)}.")
     if _close(got, exp):
         return
-    hint = _HALF_SPLIT
+    hint = (
+        "With h = d/2 and a = positions[t] * base ** (-2i/d): out[..., i] = x[..., i] * cos(a) - x[..., i + h] * "
+        "sin(a) and out[..., i + h] = x[..., i + h] * cos(a) + x[..., i] * sin(a)."
+    )
     for kind, why in (
         ("interleaved", _HALF_SPLIT),
         ("theta", _THETA),
         ("direction", _DIRECTION),
         ("positions", _POSITIONS),
+        (
+            "no_sign",
+            "rotate_half negates the second half, cat([-x[..., h:], x[..., :h]], -1): without the minus sign the "
+            "pairs are not rotated, and no vector keeps its length.",
+        ),
     ):
         if _close(got, _rope(x, positions, base, kind)):
             hint = why
