@@ -208,6 +208,8 @@ def _variant(
 
 
 def _diagnose(got: torch.Tensor, weights: dict[str, Any], x: torch.Tensor, n_heads: int, mask: Any) -> str:
+    if mask is not None and torch.allclose(got.double(), _reference(weights, x, n_heads), rtol=1e-6, atol=1e-9):
+        return "Your output is that of attention without the mask. " + _MASK
     hints = []
     for split in ("ok", "bad"):
         for merge in ("ok", "no_transpose", "reversed", "interleaved"):
@@ -222,7 +224,7 @@ def _diagnose(got: torch.Tensor, weights: dict[str, Any], x: torch.Tensor, n_hea
                     return " ".join(hints)
     return (
         "Follow the steps in the docstring: project, split the heads, attend per head with 1/sqrt(d_head), "
-        "merge the heads in order, out_proj. " + _SPLIT
+        "merge the heads in order, out_proj."
     )
 
 
