@@ -266,6 +266,14 @@ def test_top_p_keeps_the_smallest_nucleus(sub: Any, device: str, seed: int) -> N
         probs = _softmax(logits / temperature)
         exp = _nucleus(probs, top_p)
         rows = torch.tensor(logits).expand(n, len(logits)).contiguous()
+        if temperature != 1.0:
+            plain = k.sample(rows, temperature=temperature, generator=k.generator(seed + 1))
+            if _chi2_p(_counts(plain, len(logits)), probs) < _P_MIN:
+                fail(
+                    f"Without top_p, draws at temperature={temperature} already do not follow "
+                    "softmax(logits / temperature): this follows from the temperature problem reported by "
+                    "test_frequencies_follow_softmax above."
+                )
         got = k.sample(rows, top_p=top_p, temperature=temperature, generator=k.generator(seed))
         support, want = set(np.unique(got).tolist()), set(np.flatnonzero(exp).tolist())
         if support != want:
