@@ -320,6 +320,12 @@ def test_numerical_gradient_check_on_every_parameter(sub: Any) -> None:
     reg = 0.7
     if premise := _consequence(net, X, y, params, reg, grads=False):
         fail(f"The gradient check of your own loss cannot be trusted: this follows from {premise}.")
+    after = sub.eval(_GET_PARAMS)(net)
+    if not all(np.array_equal(after[k], params[k]) for k in KEYS):
+        fail(
+            "The gradient check of your own loss cannot be trusted: loss changes the parameters, as reported by "
+            "test_gradients_match_torch_autograd above."
+        )
     _, grads = _loss_and_grads(net, X, y, reg)
     numeric = {}
     for key in KEYS:
