@@ -380,6 +380,11 @@ def test_generate_crops_to_block_size_and_is_reproducible(sub: Any, device: str,
             "A model handed to `generate` in training mode came back in evaluation mode.",
             hint="generate leaves the model's train/eval mode as it is: do not call model.eval() in it.",
         )
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, 11):
+        fail(
+            "generate did not return the prompt followed by the new tokens: this follows from the problem reported "
+            "by test_generate_greedy_with_a_toy_model above."
+        )
     again = k.call("generate", k.h["bigram"](table, device), idx, 6, block_size=3, generator=k.generator(seed))
     assert_equal(again.numpy(), out.numpy(), name="generate with a generator of the same seed, twice", hint=_GENERATOR)
     contexts = model.contexts
