@@ -344,14 +344,15 @@ def test_split_is_reproducible_and_uses_its_own_generator(sub: Any, seed: int) -
             "drew from torch's global generator.",
             hint=hint,
         )
-    with expect_raises(
-        "ValueError",
-        name="make_dataloaders(..., val_fraction=1.0, ...)",
-        hint="val_fraction must be strictly between 0 and 1; raise ValueError otherwise.",
-    ):
-        sub.eval("lambda f: f(__import__('torch').utils.data.TensorDataset(__import__('torch').zeros(4)), 2, 1.0, 0)")(
-            sub.make_dataloaders
-        )
+    for bad in (1.0, 0.0):
+        with expect_raises(
+            "ValueError",
+            name=f"make_dataloaders(..., val_fraction={bad}, ...)",
+            hint="val_fraction must be strictly between 0 and 1; raise ValueError otherwise.",
+        ):
+            sub.eval(
+                "lambda f, v: f(__import__('torch').utils.data.TensorDataset(__import__('torch').zeros(4)), 2, v, 0)"
+            )(sub.make_dataloaders, bad)
 
 
 @pytest.mark.points(1)

@@ -500,6 +500,11 @@ def test_quantize_linear_layers_replaces_every_linear_and_nothing_else(sub: Any,
 def test_quantized_gpt_perplexity_is_within_the_margin(sub: Any, device: str) -> None:
     _quantizer_premise(sub)
     model = _quantized_reference(sub, device)
+    if sub.eval(_LINEARS)(model):
+        fail(
+            "Some nn.Linear layers of the GPT were not replaced: this follows from the problem reported by "
+            "test_quantize_linear_layers_replaces_every_linear_and_nothing_else above."
+        )
     x, y = _val_windows()
     with torch.no_grad(), _ref().one_thread():
         ppl_float = _perplexity(_float_model()(x)[0], y)
@@ -520,6 +525,11 @@ def test_quantized_gpt_perplexity_is_within_the_margin(sub: Any, device: str) ->
 def test_quantized_gpt_matches_int8_per_channel_weights(sub: Any, device: str) -> None:
     _quantizer_premise(sub)
     model = _quantized_reference(sub, device)
+    if sub.eval(_LINEARS)(model):
+        fail(
+            "Some nn.Linear layers of the GPT were not replaced: this follows from the problem reported by "
+            "test_quantize_linear_layers_replaces_every_linear_and_nothing_else above."
+        )
     x, _ = _val_windows()
     x = x[:8]
     got = sub.eval(_LOGITS)(model, x, device)
