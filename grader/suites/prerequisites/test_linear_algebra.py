@@ -341,6 +341,18 @@ def test_gram_schmidt_gives_the_orthonormal_basis_of_qr(sub: Any, rng: np.random
     )
     with expect_raises("ValueError", name="gram_schmidt of a 1-D array", hint="V must be 2-D: raise ValueError."):
         sub.gram_schmidt(rng.normal(size=4))
+    V = rng.normal(size=(5, 3))
+    before, after = sub.eval("lambda gs, V: (lambda before: (gs(V), before, V.copy())[1:])(V.copy())")(
+        sub.gram_schmidt, V
+    )
+    assert_close(
+        after,
+        before,
+        rtol=0,
+        atol=0,
+        name="your caller's V after gram_schmidt",
+        hint="gram_schmidt must not modify V: start each w from a copy, w = V[:, j].copy(), or write w = w - ...",
+    )
 
 
 @pytest.mark.points(1)
