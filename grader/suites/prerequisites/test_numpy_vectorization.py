@@ -210,6 +210,13 @@ def test_pairwise_distances_never_negative_or_nan(sub: Any, rng: np.random.Gener
         )
     if (D < 0).any():
         fail(f"`pairwise_distances` returned a negative distance ({D.min():.3g}).", clip)
+    if not np.allclose(D, cdist(X, Y), rtol=0, atol=2e-3):
+        small = np.array([[0.0, 0.0], [3.0, 4.0]])
+        if not np.allclose(np.asarray(sub.pairwise_distances(small, small), dtype=float), cdist(small, small)):
+            fail(
+                "`pairwise_distances` far from the origin is wrong; this follows from its values on ordinary points, "
+                "which are already wrong (see the test above)."
+            )
     assert_close(D, cdist(X, Y), atol=2e-3, name="pairwise_distances far from the origin", hint=clip)
 
 
@@ -353,8 +360,8 @@ def _check_budget(sub: Any, name: str, seed: int) -> None:
     passed, t_ref, tries, correct = _kernel(sub)(getattr(sub, name), name, seed, ratio)
     if correct is False:
         fail(
-            f"`{name}` returned a wrong result on the large input ({what}) used to time it.",
-            hint=f"Make `{name}` pass its correctness tests first.",
+            f"`{name}` returned a wrong result on the large input ({what}) used to time it; this follows from the "
+            f"problem its correctness tests above report: fix `{name}` there first."
         )
     if passed:
         return
