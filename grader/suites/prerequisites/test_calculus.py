@@ -165,7 +165,12 @@ def _check_gradient(
 ) -> None:
     """Relative error below 1e-7; a forward difference of `local_f` at `x` is recognised and named."""
     __tracebackhide__ = True
-    got = _check_array(value, expected.shape, name, shape_hint or hint)
+    got = _check_array(
+        value,
+        expected.shape,
+        name,
+        shape_hint or "The gradient has the shape of x: fill np.zeros_like of the float64 copy, never a flat array.",
+    )
     err = _rel_err(got, expected)
     if err < 1e-7:
         return

@@ -424,9 +424,19 @@ def test_project_onto_a_line_and_onto_a_subspace(sub: Any, rng: np.random.Genera
     else:
         hint = (
             "The projection is the point of U's column space nearest to v: U @ np.linalg.lstsq(U, v, rcond=None)[0], "
-            "or Q @ (Q.T @ v) with Q = gram_schmidt(U). If you use your gram_schmidt, make it pass its own tests "
-            "first: here the third column of U depends on the other two and must be skipped."
+            "or Q @ (Q.T @ v) with Q = gram_schmidt(U) (here the third column of U depends on the other two)."
         )
+        if not np.allclose(p, expected, rtol=1e-9, atol=1e-10):
+            Q = np.asarray(sub.gram_schmidt(U), dtype=float)
+            if (
+                Q.shape != (6, 2)
+                or not np.allclose(Q.T @ Q, np.eye(2), atol=1e-9)
+                or not np.allclose(Q @ (Q.T @ v), expected, rtol=1e-9, atol=1e-10)
+            ):
+                fail(
+                    "`project(v, onto=U)` is wrong for a 6x3 matrix U; if it uses your gram_schmidt, this follows "
+                    "from gram_schmidt, which is wrong on this U (see its tests above)."
+                )
     assert_close(p, expected, rtol=1e-9, atol=1e-10, name="project(v, onto=U) for a 6x3 matrix U", hint=hint)
     assert_close(
         sub.project(p, U),

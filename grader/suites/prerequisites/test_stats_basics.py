@@ -190,7 +190,7 @@ def test_bootstrap_follows_the_pinned_recipe(sub: Any, rng: np.random.Generator)
         if np.allclose(got, exp, rtol=1e-12, atol=1e-12):
             continue
         hint = _RECIPE
-        if got[0] == got[1]:
+        if np.isclose(got[0], got[1], rtol=1e-12, atol=1e-12):
             hint = (
                 "Every resample gave the same statistic: draw each resample's n values from x with replacement "
                 "(rng.integers(0, n, ...)), not a permutation of x. " + _RECIPE
