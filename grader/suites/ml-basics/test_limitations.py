@@ -292,6 +292,15 @@ def test_distance_ratio_tends_to_one(sub: Any) -> None:
         X, queries = r.uniform(size=(500, d)), r.uniform(size=(20, d))
         dist = np.sqrt(((X[None, :, :] - queries[:, None, :]) ** 2).sum(axis=2))
         expected.append(float((dist.min(axis=1) / dist.max(axis=1)).mean()))
+    if not np.allclose(ratios, expected, rtol=1e-9, atol=1e-12):
+        Xs, q = np.array([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]]), np.array([0.0, 0.0]) + 1.0
+        mine = float(np.asarray(sub.nearest_farthest_ratio(Xs, q), dtype=float))
+        dq = np.sqrt(((Xs - q) ** 2).sum(axis=1))
+        if not np.isclose(mine, dq.min() / dq.max(), rtol=1e-9):
+            fail(
+                "`distance_ratios` differs from the pinned simulation; this follows from nearest_farthest_ratio, "
+                "which is already wrong (see the test above)."
+            )
     assert_close(
         ratios,
         np.array(expected),
