@@ -24,6 +24,7 @@ relative to its exercise folder (the same path works in exercises/ and in a grad
 
 __all__ = [
     "DATASETS",
+    "ON_DEVICE",
     "assert_close",
     "assert_equal",
     "expect_raises",
@@ -207,3 +208,46 @@ def relative_error(a: Any, b: Any) -> float:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+ON_DEVICE = """
+import torch
+
+def _move(x, device):
+    if isinstance(x, torch.Tensor):
+        return x.to(device)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_move(v, device) for v in x)
+    return x
+
+def _devices(x):
+    if isinstance(x, torch.Tensor):
+        return {x.device.type}
+    if isinstance(x, (list, tuple)):
+        return set().union(*[_devices(v) for v in x])
+    return set()
+
+def on_device(fn, device):
+    \"\"\"fn with its tensor arguments moved to device: (result, its device types, an input changed?).\"\"\"
+    def call(*args, **kwargs):
+        args = [_move(a, device) for a in args]
+        kwargs = {k: _move(v, device) for k, v in kwargs.items()}
+        if isinstance(kwargs.get("dtype"), str):  # a torch.dtype cannot cross the codec: its name does
+            kwargs["dtype"] = getattr(torch, kwargs["dtype"])
+        tensors = [a for a in args if isinstance(a, torch.Tensor)] + [
+            v for v in kwargs.values() if isinstance(v, torch.Tensor)]
+        before = [t.clone() for t in tensors]
+        out = fn(*args, **kwargs)
+        changed = any(not torch.equal(t, b) for t, b in zip(tensors, before))
+        return out, sorted(_devices(out)), changed
+    return call
+"""
+"""Kernel-side source for ``sub.define``: it defines ``on_device(fn, device)``.
+
+``sub.define(ON_DEVICE)["on_device"](sub.f, "cuda")`` is a RemoteRef to ``f`` wrapped so that each
+call moves its tensor arguments (also inside lists and tuples) to ``device``, turns a ``dtype``
+keyword given by name (``"float64"``) into the ``torch.dtype``, and returns ``(result, sorted
+device types of the tensors in result, whether a tensor argument was modified)``. The suite then
+fails, in its own words, when the result lives on the wrong device or an input changed. A suite
+with more kernel helpers defines them in the same call: ``sub.define(ON_DEVICE + _KERNEL)``.
+"""

@@ -147,10 +147,12 @@ def make_dataloaders(
 
     Notes
     -----
-    Draw the split from a fresh ``torch.Generator().manual_seed(seed)`` (for example
-    ``random_split(dataset, [n_train, n_val], generator=...)``). Never seed or draw from
-    torch's global generator here: after ``torch.manual_seed(0)``, a call to
-    ``make_dataloaders`` must leave the next ``torch.rand(1)`` unchanged.
+    Draw the split with ``random_split(dataset, [n_train, n_val], generator=g)``, where ``g`` is
+    a fresh ``torch.Generator().manual_seed(seed)`` (training set first, then validation), and
+    give ``train_loader`` a second, separate ``torch.Generator().manual_seed(seed)``: the grader
+    replays both. Never seed or draw from torch's global generator here: after
+    ``torch.manual_seed(0)``, a call to ``make_dataloaders`` must leave the next ``torch.rand(1)``
+    unchanged.
     """
     # BEGIN SOLUTION
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:

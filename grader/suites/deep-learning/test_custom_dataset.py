@@ -278,15 +278,14 @@ def _split(sub: Any, n: int, batch_size: int, val_fraction: float, seed: int) ->
     return {k: [[b.tolist() for b in epoch] for epoch in v] for k, v in epochs.items()}
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_split_is_disjoint_complete_and_keeps_the_last_batch(sub: Any) -> None:
     for n, batch_size, val_fraction in ((150, 16, 0.25), (37, 5, 0.5), (20, 32, 0.1)):
         got = _split(sub, n, batch_size, val_fraction, seed=7)
         train = [i for b in got["train"][0] for i in b]
         val = [i for b in got["val"][0] for i in b]
         what = f"make_dataloaders(dataset of {n}, batch_size={batch_size}, val_fraction={val_fraction})"
-        allowed = {math.floor(val_fraction * n), math.ceil(val_fraction * n)}
-        if len(set(val)) not in allowed:
+        if len(set(val)) != int(val_fraction * n):
             fail(
                 f"{what}: the validation loader holds {len(set(val))} distinct samples, expected "
                 f"int({val_fraction} * {n}) = {math.floor(val_fraction * n)}.",
@@ -345,13 +344,56 @@ def test_split_is_reproducible_and_uses_its_own_generator(sub: Any, seed: int) -
             "drew from torch's global generator.",
             hint=hint,
         )
-    with expect_raises(
-        "ValueError",
-        name="make_dataloaders(..., val_fraction=1.0, ...)",
-        hint="val_fraction must be strictly between 0 and 1; raise ValueError otherwise.",
-    ):
-        sub.eval("lambda f: f(__import__('torch').utils.data.TensorDataset(__import__('torch').zeros(4)), 2, 1.0, 0)")(
-            sub.make_dataloaders
+    for bad in (1.0, 0.0):
+        with expect_raises(
+            "ValueError",
+            name=f"make_dataloaders(..., val_fraction={bad}, ...)",
+            hint="val_fraction must be strictly between 0 and 1; raise ValueError otherwise.",
+        ):
+            sub.eval(
+                "lambda f, v: f(__import__('torch').utils.data.TensorDataset(__import__('torch').zeros(4)), 2, v, 0)"
+            )(sub.make_dataloaders, bad)
+
+
+@pytest.mark.points(1)
+def test_split_and_batches_replay_the_pinned_generators(sub: Any, seed: int) -> None:
+    s = seed % 2**31
+    n, batch_size, val_fraction = 50, 8, 0.3
+    got = _split(sub, n, batch_size, val_fraction, s)
+    n_val = int(val_fraction * n)
+    train_set, val_set = torch.utils.data.random_split(
+        range(n), [n - n_val, n_val], generator=torch.Generator().manual_seed(s)
+    )
+    premise = sorted(i for b in got["val"][0] for i in b)
+    train_ids = [i for b in got["train"][0] for i in b]
+    if got["train"][0] == got["train"][1]:
+        fail(
+            "The training order cannot be replayed: this follows from the shuffling problem reported by "
+            "test_train_reshuffles_each_epoch_and_val_does_not."
+        )
+    if len(premise) != n_val or len(train_ids) != n - n_val or set(premise) & set(train_ids):
+        fail(
+            "The split cannot be replayed: this follows from the split problem reported by "
+            "test_split_is_disjoint_complete_and_keeps_the_last_batch above."
+        )
+    if premise != sorted(val_set):
+        fail(
+            f"make_dataloaders(dataset of {n}, val_fraction={val_fraction}, seed={s}) put other samples in the "
+            "validation set than random_split(dataset, [n_train, n_val], "
+            "generator=torch.Generator().manual_seed(seed)).",
+            hint="Split with random_split(dataset, [n_train, n_val], generator=torch.Generator().manual_seed(seed)): "
+            "the training set first, then the validation set.",
+        )
+    loader = torch.utils.data.DataLoader(
+        list(train_set), batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(s)
+    )
+    expected = [[int(i) for i in b] for b in loader]
+    if got["train"][0] != expected:
+        fail(
+            f"The first epoch of the training loader (seed={s}) is not the order that a DataLoader with its own "
+            "torch.Generator().manual_seed(seed) gives.",
+            hint="Give the training DataLoader a second, separate torch.Generator().manual_seed(seed) (not the "
+            "generator that random_split already drew from).",
         )
 
 

@@ -71,6 +71,25 @@ def probe(seed_everything, seed):
     }
 """
 
+# Seeds every generator with a known seed, calls seed_everything with a bad seed, and draws.
+_BAD_SEED_PROBE = """
+def probe(seed_everything, bad, known):
+    import random
+    import numpy as np
+    import torch
+    random.seed(known)
+    np.random.seed(known)
+    torch.manual_seed(known)
+    try:
+        seed_everything(bad)
+        raised = None
+    except NotImplementedError:
+        raise  # the untouched stub: not attempted
+    except Exception as exc:
+        raised = type(exc).__name__
+    return raised, random.random(), float(np.random.rand()), float(torch.rand(1, dtype=torch.float64))
+"""
+
 # A small training loop that uses all three generators: NumPy makes the data, torch the weights,
 # the targets' noise and dropout, Python's random the minibatch order.
 _TRAIN_PROBE = """
@@ -138,7 +157,7 @@ def test_get_device_on_this_machine(sub: Any, device: str) -> None:
         sub.get_device("gpu")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_get_device_fallback_order(sub: Any) -> None:
     cases = [
         # prefer, cuda available, mps available, expected
@@ -217,6 +236,29 @@ def test_seed_everything_sets_deterministic_flags_and_checks_the_seed(sub: Any) 
             sub.seed_everything(bad)
 
 
+@pytest.mark.points(1)
+def test_a_bad_seed_changes_no_generator(sub: Any, seed: int) -> None:
+    probe = _probe(sub, _BAD_SEED_PROBE)
+    known = seed % 2**31
+    for bad in (-1, 2**32, 2.5):
+        raised, py, np_draw, torch_draw = probe(sub.seed_everything, bad, known)
+        if raised is None:
+            return  # test_seed_everything_sets_deterministic_flags_and_checks_the_seed reports the missing error
+        expected = (
+            random.Random(known).random(),  # noqa: S311 - the reference stream of Python's generator
+            float(np.random.RandomState(known).rand()),
+            float(torch.rand(1, dtype=torch.float64, generator=torch.Generator().manual_seed(known))),
+        )
+        for what, got, want in zip(
+            ("Python's random", "NumPy's global generator", "torch"), (py, np_draw, torch_draw), expected, strict=True
+        ):
+            if float(got) != want:
+                fail(
+                    f"seed_everything({bad!r}) raised {raised}, but it had already reseeded {what} before it did.",
+                    hint="Check the seed first and raise ValueError before anything is seeded.",
+                )
+
+
 @pytest.mark.points(2)
 def test_two_seeded_training_runs_are_bit_identical(sub: Any, seed: int, device: str) -> None:
     probe = _probe(sub, _TRAIN_PROBE)
@@ -243,7 +285,7 @@ def test_two_seeded_training_runs_are_bit_identical(sub: Any, seed: int, device:
         )
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_describe_environment(sub: Any) -> None:
     truth = _probe(
         sub,

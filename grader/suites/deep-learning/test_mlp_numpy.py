@@ -86,7 +86,10 @@ def _loss_and_grads(net: Any, X: np.ndarray, y: np.ndarray, reg: float) -> tuple
     loss, grads = out
     if isinstance(loss, bool) or not isinstance(loss, float | int | np.floating):
         shape = f" of shape {loss.shape}" if isinstance(loss, np.ndarray) else ""
-        fail(f"The loss should be a float, but it is a {type(loss).__name__}{shape}.", hint=_LOSS)
+        fail(
+            f"The loss should be a float, but it is a {type(loss).__name__}{shape}.",
+            hint="Return the loss as a Python float: float(...).",
+        )
     if not isinstance(grads, dict) or set(grads) != set(KEYS):
         got = sorted(map(str, grads)) if isinstance(grads, dict) else type(grads).__name__
         fail(f"grads should be a dict with keys {list(KEYS)}, got {got}.", hint="One gradient per parameter.")
@@ -141,6 +144,37 @@ def _check_grads(
     fail(msg, hint=hint)
 
 
+def _consequence(
+    net: Any, X: np.ndarray, y: np.ndarray | None, params: dict[str, np.ndarray], reg: float, grads: bool = True
+) -> str:
+    """Empty if the learner's scores, loss and gradients on this problem are right; else which is wrong."""
+    expected_scores, expected_loss, expected_grads = _reference(X, y, params, reg)
+    scores = net.loss(X)
+    if not isinstance(scores, np.ndarray) or scores.shape != expected_scores.shape:
+        return "the scores of `loss(X)` (see test_scores_match_torch above)"
+    if relative_error(scores, expected_scores) > TOL:
+        return "the scores of `loss(X)` (see test_scores_match_torch above)"
+    if y is None:
+        return ""
+    out = net.loss(X, y, reg)
+    if not isinstance(out, tuple | list) or len(out) != 2 or not isinstance(out[1], dict):
+        return "what `loss(X, y, reg)` returns (see test_loss_matches_torch above)"
+    loss, grads = out
+    if isinstance(loss, bool) or not isinstance(loss, float | int | np.floating):
+        return "the loss (see test_loss_matches_torch above)"
+    if relative_error(float(loss), expected_loss) > TOL:
+        return "the loss (see test_loss_matches_torch above)"
+    if not grads:
+        return ""
+    for key in KEYS:
+        got = grads.get(key)
+        if not isinstance(got, np.ndarray) or got.shape != expected_grads[key].shape:
+            return "the gradients (see test_gradients_match_torch_autograd above)"
+        if relative_error(got, expected_grads[key]) > TOL:
+            return "the gradients (see test_gradients_match_torch_autograd above)"
+    return ""
+
+
 @pytest.mark.points(1)
 def test_initial_parameters(sub: Any) -> None:
     net = sub.TwoLayerNet(6, 50, 4, weight_scale=0.1, seed=3)
@@ -172,6 +206,16 @@ def test_initial_parameters(sub: Any) -> None:
         fail("Two networks built with seed=3 have different weights.", hint=hint)
     if np.array_equal(other["W1"], params["W1"]):
         fail("Networks built with seed=3 and seed=4 have the same W1.", hint=hint)
+    replay = np.random.default_rng(3)
+    expected_w1 = 0.1 * replay.standard_normal((6, 50))
+    expected_w2 = 0.1 * replay.standard_normal((50, 4))
+    for key, want in (("W1", expected_w1), ("W2", expected_w2)):
+        if not np.allclose(params[key], want, rtol=1e-12, atol=0):
+            fail(
+                f"params[{key!r}] with seed=3 is not the draw the docstring pins.",
+                hint="With rng = np.random.default_rng(seed), draw W1 = weight_scale * rng.standard_normal((D, H)) "
+                "first, then W2 = weight_scale * rng.standard_normal((H, C)).",
+            )
 
 
 @pytest.mark.points(1)
@@ -184,6 +228,17 @@ def test_scores_match_torch(sub: Any, rng: np.random.Generator) -> None:
         fail(f"`loss(X)` without y should return the scores, shape {expected.shape}; got {what}.", hint=_FORWARD)
     err = relative_error(got, expected)
     if err > TOL:
+        d, h = params["W1"].shape
+        c = params["W2"].shape[1]
+        init = np.random.default_rng(0)
+        first = {"W1": 1e-3 * init.standard_normal((d, h)), "b1": np.zeros(h)}
+        first |= {"W2": 1e-3 * init.standard_normal((h, c)), "b2": np.zeros(c)}
+        if relative_error(got, _reference(X, None, first, 0.0)[0]) < 1e-6:
+            fail(
+                "`loss(X)` computed the scores with the network's initial weights, not with the parameters that "
+                "were put into `net.params` afterwards.",
+                hint="Read W1, b1, W2, b2 from self.params each time loss runs: a caller may replace them.",
+            )
         fail(f"`loss(X)` scores differ from torch (float64): relative error {err:.3g}.", hint=_FORWARD)
 
 
@@ -191,6 +246,8 @@ def test_scores_match_torch(sub: Any, rng: np.random.Generator) -> None:
 def test_loss_matches_torch(sub: Any, rng: np.random.Generator) -> None:
     X, y, params = _problem(rng)
     net = _net(sub, X, params)
+    if premise := _consequence(net, X, None, params, 0.0):
+        fail(f"The loss cannot be right: this follows from {premise}.")
     for reg in (0.0, 0.3):
         loss, _ = _loss_and_grads(net, X, y, reg)
         expected = _reference(X, y, params, reg)[1]
@@ -221,12 +278,36 @@ def test_gradients_match_torch_autograd(sub: Any, rng: np.random.Generator) -> N
     X, y, params = _problem(rng)
     net = _net(sub, X, params)
     for reg in (0.0, 0.7):
-        _, grads = _loss_and_grads(net, X, y, reg)
-        expected = _reference(X, y, params, reg)[2]
+        loss, grads = _loss_and_grads(net, X, y, reg)
+        _, expected_loss, expected = _reference(X, y, params, reg)
+        grads_off = any(
+            not isinstance(grads[k], np.ndarray)
+            or grads[k].shape != expected[k].shape
+            or relative_error(grads[k], expected[k]) > TOL
+            for k in KEYS
+        )
+        if grads_off and relative_error(loss, expected_loss) > TOL:
+            fail(
+                f"With reg={reg} the gradients are off, and so is the loss: this follows from the loss problem "
+                "reported by test_loss_matches_torch above; fix that first."
+            )
         _check_grads(grads, expected, params, len(X), reg, f"With reg={reg}, against torch autograd", TOL)
     after = sub.eval(_GET_PARAMS)(net)
     if not all(np.array_equal(after[k], params[k]) for k in KEYS):
         fail("`loss` changed the parameters.", hint="loss only computes; train_step updates the parameters.")
+    # ReLU's derivative at exactly 0 is 0: a zero input row and zero biases put z1 on the kink.
+    kink = {k: v.copy() for k, v in params.items()}
+    kink["b1"][:3] = 0.0
+    Xk = X.copy()
+    Xk[0] = 0.0
+    sub.eval(_SET_PARAMS)(net, kink)
+    loss, grads = _loss_and_grads(net, Xk, y, 0.0)
+    if relative_error(loss, _reference(Xk, y, kink, 0.0)[1]) > TOL:
+        fail(
+            "With z1 == 0 exactly the gradients cannot be checked: this follows from the loss problem reported by "
+            "test_loss_matches_torch above."
+        )
+    _check_grads(grads, _reference(Xk, y, kink, 0.0)[2], kink, len(X), 0.0, "With z1 == 0 exactly (ReLU's kink)", TOL)
 
 
 @pytest.mark.points(2)
@@ -237,11 +318,31 @@ def test_numerical_gradient_check_on_every_parameter(sub: Any) -> None:
     net = _net(sub, X, params)
     loss_at = _probe(sub, _LOSS_AT)
     reg = 0.7
+    if premise := _consequence(net, X, y, params, reg, grads=False):
+        fail(f"The gradient check of your own loss cannot be trusted: this follows from {premise}.")
+    after = sub.eval(_GET_PARAMS)(net)
+    if not all(np.array_equal(after[k], params[k]) for k in KEYS):
+        fail(
+            "The gradient check of your own loss cannot be trusted: loss changes the parameters, as reported by "
+            "test_gradients_match_torch_autograd above."
+        )
     _, grads = _loss_and_grads(net, X, y, reg)
     numeric = {}
     for key in KEYS:
         numeric[key] = grad_check(lambda v, key=key: loss_at(net, key, v, X, y, reg), params[key])
         loss_at(net, key, params[key], X, y, reg)  # put the parameter back
+    expected = _reference(X, y, params, reg)[2]
+    grads_right = all(
+        isinstance(grads[k], np.ndarray)
+        and grads[k].shape == expected[k].shape
+        and relative_error(grads[k], expected[k]) < TOL
+        for k in KEYS
+    )
+    if grads_right and any(relative_error(grads[k], numeric[k]) > GRAD_CHECK_TOL for k in KEYS):
+        fail(
+            "Your gradients match torch's, but not the centred differences of your own loss: this follows from "
+            "the loss problem reported by test_loss_matches_torch above."
+        )
     _check_grads(
         grads,
         numeric,
@@ -256,8 +357,11 @@ def test_numerical_gradient_check_on_every_parameter(sub: Any) -> None:
 @pytest.mark.points(2)
 def test_train_step_updates_and_learns(sub: Any, rng: np.random.Generator) -> None:
     X, y, params = _problem(rng)
-    net = _net(sub, X, params)
     lr, reg = 0.3, 0.05
+    premise = _consequence(_net(sub, X, params), X, y, params, reg)
+    if premise:
+        fail(f"`train_step` cannot be checked: this follows from {premise}.")
+    net = _net(sub, X, params)
     loss = net.train_step(X, y, lr, reg)
     _, expected_loss, expected_grads = _reference(X, y, params, reg)
     if isinstance(loss, bool) or not isinstance(loss, float | int | np.floating):
@@ -265,7 +369,8 @@ def test_train_step_updates_and_learns(sub: Any, rng: np.random.Generator) -> No
     if relative_error(loss, expected_loss) > TOL:
         fail(
             f"`train_step` returned {loss:.10g}, expected the loss before the update, {expected_loss:.10g}.",
-            hint="Compute loss, grads = self.loss(X, y, reg), update, then return that loss.",
+            hint="Return the loss before the update: compute loss, grads = self.loss(X, y, reg), update, then return "
+            "that loss.",
         )
     after = sub.eval(_GET_PARAMS)(net)
     for key in KEYS:

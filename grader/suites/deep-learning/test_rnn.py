@@ -131,10 +131,23 @@ def _grads(got: Any, what: str) -> dict[str, Any]:
     return dict(zip(GRAD_NAMES, got, strict=True))
 
 
+def _forward_premise(sub: Any, p: dict[str, np.ndarray], got: dict[str, Any], ref: dict[str, np.ndarray]) -> None:
+    """If the gradients are off and so is the learner's forward pass, say that the one follows from the other."""
+    __tracebackhide__ = True
+    if all(_close(got[name], ref[name]) for name in GRAD_NAMES):
+        return
+    if not _close(sub.rnn_forward(p["x"], p["h0"], p["Wx"], p["Wh"], p["b"]), ref["h"]):
+        fail(
+            "The gradients are off, and so are the hidden states of your rnn_forward: this follows from the "
+            "rnn_forward problem reported by test_rnn_forward_matches_torch above; fix that first."
+        )
+
+
 def _check_backward(sub: Any, p: dict[str, np.ndarray], dh: np.ndarray, device: str, what: str) -> None:
     __tracebackhide__ = True
     ref = _torch_rnn(p, dh, device)
     got = _grads(sub.rnn_backward(dh, p["x"], p["h0"], p["Wx"], p["Wh"], p["b"]), what)
+    _forward_premise(sub, p, got, ref)
     # Cut BPTT (no gradient flowing back from h_{t+1}): recognisable by dx at the last step being right
     # while the earlier steps are not.
     last_only = isinstance(got["dx"], np.ndarray) and got["dx"].shape == ref["dx"].shape
@@ -186,6 +199,14 @@ def test_rnn_forward_matches_torch(sub: Any, rng: np.random.Generator, device: s
             )
         elif _close(got, np.tanh(p["x"] @ p["Wx"] + p["b"])):
             hint = "The recurrent term h_{t-1} @ Wh is missing: carry the hidden state. " + _RECURRENCE
+        elif not _close(got, expected):
+            x0, h0 = p["x"][:, 0], p["h0"]
+            step = sub.rnn_step(x0, h0, p["Wx"], p["Wh"], p["b"])
+            if not _close(step, np.tanh(x0 @ p["Wx"] + h0 @ p["Wh"] + p["b"])):
+                fail(
+                    f"{what} is off, and so is one rnn_step: this follows from the rnn_step problem reported by "
+                    "test_rnn_step_matches_torch above."
+                )
         _check(got, expected, what, hint)
 
 
@@ -209,6 +230,7 @@ def test_rnn_backward_passes_a_gradient_check(sub: Any, rng: np.random.Generator
     p = _params(rng, 2, 3, 3, 4)
     dh = rng.normal(size=(2, 3, 4))
     got = _grads(sub.rnn_backward(dh, p["x"], p["h0"], p["Wx"], p["Wh"], p["b"]), "rnn_backward")
+    _forward_premise(sub, p, got, _torch_rnn(p, dh, "cpu"))
     for key, name in zip(("x", "h0", "Wx", "Wh", "b"), GRAD_NAMES, strict=True):
 
         def loss(value: np.ndarray, key: str = key) -> float:

@@ -57,12 +57,62 @@ def _torch(src: str, xs: Sequence[float]) -> tuple[float, list[float]]:
     return out.item(), [0.0 if v.grad is None else v.grad.item() for v in leaves]
 
 
-def _check(sub: Any, runner: Any, expr: str, xs: Sequence[float], hint: str) -> None:
+# The single operations, each after those it is built from (a / b uses b ** -1, a - b uses -b, ...).
+# A wrong result of anything else is blamed on the first of these that is wrong, without a guess.
+_PRIMITIVES: list[tuple[str, tuple[float, ...]]] = [
+    ("a + b", (1.5, -4.0)),
+    ("a * b", (1.5, -4.0)),
+    ("a + a", (0.8,)),
+    ("a * a", (-1.6,)),
+    ("-a", (1.5,)),
+    ("a - b", (1.5, -4.0)),
+    *((f"a ** {n}", (1.7,)) for n in (3, 2, 1.5, 0.5, 0, -1, -2, -0.5)),
+    ("a / b", (1.5, -4.0)),
+    *((e, (-1.25,)) for e in ("a + 3", "3 + a", "a * 2.5", "2.5 * a", "a - 1", "1 - a", "a / 4", "2 / a")),
+    ("a.relu()", (1.7,)),
+    ("a.relu()", (-0.4,)),
+    ("a.relu()", (0.0,)),
+    ("a.tanh()", (0.6,)),
+    ("a.tanh()", (-2.5,)),
+    ("a.exp()", (1.3,)),
+    ("a.log()", (0.3,)),
+]
+
+
+def _source(expr: str, n: int) -> str:
+    names = "abcdefgh"[:n]
+    lines = expr.strip().splitlines() if "return" in expr else [f"return {expr.strip()}"]
+    return f"def f({', '.join(names)}):\n" + "".join(f"    {line}\n" for line in lines)
+
+
+def _right(sub: Any, runner: Any, expr: str, xs: Sequence[float]) -> bool:
+    src = _source(expr, len(xs))
+    got = runner(sub.Value, src, list(xs))
+    if got[0] == "not a Value" or got[2] != [float(x) for x in xs]:
+        return False
+    exp_data, exp_grads = _torch(src, xs)
+    return relative_error(got[0], exp_data) <= TOL and all(
+        relative_error(g, e) <= TOL for g, e in zip(got[1], exp_grads, strict=True)
+    )
+
+
+def _blame(sub: Any, runner: Any, expr: str, xs: Sequence[float]) -> str | None:
+    """The first single operation (before ``expr`` in the list, or any if it is not one) that is wrong."""
+    key = (expr.strip(), tuple(xs))
+    before = _PRIMITIVES[: _PRIMITIVES.index(key)] if key in _PRIMITIVES else _PRIMITIVES
+    for p_expr, p_xs in before:
+        if not _right(sub, runner, p_expr, p_xs):
+            leaves = ", ".join(f"{n}={x:g}" for n, x in zip("ab", p_xs, strict=False))
+            return f"`{p_expr}` (for {leaves})"
+    return None
+
+
+def _check(sub: Any, runner: Any, expr: str, xs: Sequence[float], hint: str | None) -> None:
     """Compare the value and the leaves' gradients of ``f(*leaves) = expr`` with torch."""
     __tracebackhide__ = True
     names = "abcdefgh"[: len(xs)]
     lines = expr.strip().splitlines() if "return" in expr else [f"return {expr.strip()}"]
-    src = f"def f({', '.join(names)}):\n" + "".join(f"    {line}\n" for line in lines)
+    src = _source(expr, len(xs))
     shown = (
         expr.strip()
         if "return" not in expr
@@ -76,6 +126,20 @@ def _check(sub: Any, runner: Any, expr: str, xs: Sequence[float], hint: str) -> 
     exp_data, exp_grads = _torch(src, xs)
     if leaf_data != [float(x) for x in xs]:
         fail(f"For {leaves}, `{shown}` changed its inputs' data to {leaf_data}.", hint="Never modify the operands.")
+    wrong = relative_error(data, exp_data) > TOL or any(
+        relative_error(g, e) > TOL for g, e in zip(grads, exp_grads, strict=True)
+    )
+    if wrong and all(g == 0 for g in grads) and any(e != 0 for e in exp_grads):
+        fail(
+            f"For {leaves}, after `({shown}).backward()`, every gradient is 0.",
+            hint="backward() must start with self.grad = 1.0 on the output (d out / d out = 1), then call the "
+            "nodes' _backward in reverse topological order.",
+        )
+    if wrong and (blame := _blame(sub, runner, expr, xs)):
+        fail(
+            f"For {leaves}, `{shown}` or its gradients are wrong, but so is {blame}: this follows from that "
+            "problem, reported by the tests of single operations above; fix it first."
+        )
     if relative_error(data, exp_data) > TOL:
         fail(f"For {leaves}, `{shown}` is {data!r}, expected {exp_data!r}.", hint=hint)
     for name, g, e in zip(names, grads, exp_grads, strict=True):
@@ -101,7 +165,7 @@ def test_leaves_and_forward_values(sub: Any) -> None:
         ("a - b", (1.5, -4.0)),
         ("a / b", (1.5, -4.0)),
         ("a ** 3", (1.5,)),
-        ("(a * b + a).tanh() * b.exp() - (b * b).log() + (a - b).relu()", (0.7, -1.3)),
+        ("(a * b + 1).tanh() * c.exp() - d.log() + (e - 2).relu()", (0.7, -1.3, 0.4, 2.2, 3.1)),
     ]
     for expr, xs in cases:
         _check(sub, run, expr, xs, "Check this operation's forward value (data) and its local derivative.")
@@ -144,7 +208,7 @@ def test_relu_tanh_exp_log(sub: Any) -> None:
         ("a.tanh()", (-2.5,), "d tanh(a)/da = 1 - tanh(a)**2."),
         ("a.exp()", (1.3,), "d exp(a)/da = exp(a)."),
         ("a.log()", (0.3,), "d log(a)/da = 1 / a (natural logarithm)."),
-        ("(a * a).log().exp()", (2.5,), "Chain rule: multiply each local derivative by out.grad."),
+        ("(a * 3).log().exp()", (2.5,), "Chain rule: multiply each local derivative by out.grad."),
     ]
     for expr, xs, hint in cases:
         _check(sub, run, expr, xs, hint)
@@ -168,16 +232,27 @@ def test_power_rule_for_any_exponent(sub: Any) -> None:
 @pytest.mark.points(2)
 def test_reused_nodes_accumulate_gradients(sub: Any) -> None:
     run = _probe(sub, _RUN)
+    # only leaves are used twice here: no order is needed yet
     cases = [
         ("a + a", (0.8,)),
         ("a * a", (-1.6,)),
-        ("c = a * b\nc = c + c\nreturn c * a", (1.2, -0.7)),
-        ("c = a + b\nd = c * c\nd = d + d\nreturn d - c", (0.3, 0.9)),
         ("a * a * a + a / a", (1.4,)),
         ("(a + b) * (a - b) + b.exp() * b", (1.1, 0.4)),
     ]
     for expr, xs in cases:
         _check(sub, run, expr, xs, _ACCUMULATE)
+    # backward() never resets a gradient: a second backward() on the same graph adds again
+    twice = sub.eval(
+        "lambda V: (lambda a, b: (lambda o: (o.backward(), o.backward(), [float(a.grad), float(b.grad)])[2])(a * b))"
+        "(V(1.5), V(-4.0))"
+    )(sub.Value)
+    if twice != [-8.0, 3.0]:
+        fail(
+            f"For a=1.5, b=-4, calling backward() twice on a * b left a.grad, b.grad = {twice}; expected [-8.0, 3.0] "
+            "(each backward() adds its contribution again).",
+            hint="Gradients are never reset in backward(): set self.grad = 1.0 on the output, and every _backward "
+            "only adds to its children (self.grad += ...).",
+        )
 
 
 @pytest.mark.points(2)
@@ -194,6 +269,8 @@ def test_graphs_that_need_a_topological_order(sub: Any) -> None:
     )
     chain = "x = a\nfor _ in range(30):\n    x = (x * 0.9 + a).tanh()\nreturn x * x"
     for expr, xs in (
+        ("c = a * b\nc = c + c\nreturn c * a", (1.2, -0.7)),
+        ("c = a + b\nd = c * c\nd = d + d\nreturn d - c", (0.3, 0.9)),
         (neuron, (2.0, 0.0, 6.881373587)),
         (diamond, (0.4, -1.1)),
         (layer, (1.2, -0.4, 0.3)),

@@ -15,41 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.helpers import assert_close, assert_equal, fail
-
-# Runs in the learner's kernel (exec'd into a fresh namespace): calls `fn` with its tensor
-# arguments moved to `device`, and returns (result, device types found in it, indices of
-# tensor arguments that the call modified).
-_ON_DEVICE = """
-import torch
-
-def _move(x, device):
-    if isinstance(x, torch.Tensor):
-        return x.to(device)
-    if isinstance(x, (list, tuple)):
-        return type(x)(_move(v, device) for v in x)
-    return x
-
-def _devices(x):
-    if isinstance(x, torch.Tensor):
-        return {x.device.type}
-    if isinstance(x, (list, tuple)):
-        return set().union(*[_devices(v) for v in x])
-    return set()
-
-def on_device(fn, device):
-    def call(*args, **kwargs):
-        args = [_move(a, device) for a in args]
-        kwargs = {k: _move(v, device) for k, v in kwargs.items()}
-        tensors = [a for a in args if isinstance(a, torch.Tensor)] + [
-            v for v in kwargs.values() if isinstance(v, torch.Tensor)]
-        before = [t.clone() for t in tensors]
-        out = fn(*args, **kwargs)
-        changed = any(not torch.equal(t, b) for t, b in zip(tensors, before))
-        return out, sorted(_devices(out)), changed
-    return call
-"""
-_EXEC = "lambda src, name: (lambda ns: (exec(src, ns), ns[name])[1])({})"
+from grader.helpers import ON_DEVICE, assert_close, assert_equal, fail
 
 _SCALE = "Divide the scores by sqrt(d), where d = q.shape[-1] (the key/query size): s = q @ k^T / sqrt(d)."
 _BEFORE_SOFTMAX = (
@@ -69,7 +35,7 @@ _ALL_MASKED = (
 def _call(sub: Any, on: str, name: str, *args: Any, **kwargs: Any) -> Any:
     """Call the learner's `name` on `device`; check where the result lives and that inputs are untouched."""
     __tracebackhide__ = True
-    wrapped = sub.eval(_EXEC)(_ON_DEVICE, "on_device")(getattr(sub, name), on)
+    wrapped = sub.define(ON_DEVICE)["on_device"](getattr(sub, name), on)
     wrapped._label = name  # learner-facing messages name the learner's function
     out, devices, changed = wrapped(*args, **kwargs)
     if changed:
@@ -157,6 +123,22 @@ def _check(
         assert_close(got, exp, rtol=1e-9, atol=1e-12, name=f"output ({what})", hint=hint)
 
 
+def _premise(sub: Any, device: str) -> None:
+    """Fail without a guess when plain attention (float64, no fully masked row) is already wrong."""
+    __tracebackhide__ = True
+    g = _gen(0)
+    q, k, v = _randn(g, 2, 4, 3), _randn(g, 2, 5, 3), _randn(g, 2, 5, 2)
+    for mask in (None, _random_mask(g, 2, 4, 5)):
+        got = _call(sub, device, "scaled_dot_product_attention", q, k, v, mask)
+        exp = _sdpa(q, k, v, mask)
+        if got.shape != exp.shape or not torch.allclose(got.double(), exp, rtol=1e-9, atol=1e-12):
+            fail(
+                "Plain attention (float64, " + ("no mask" if mask is None else "a random mask") + ") is already "
+                "wrong: this follows from the problem reported by test_matches_torch_without_mask or "
+                "test_matches_torch_with_masks above; fix that first."
+            )
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -187,6 +169,7 @@ def test_matches_torch_with_masks(sub: Any, device: str, seed: int) -> None:
 
 @pytest.mark.points(1)
 def test_attention_rows_sum_to_one(sub: Any, device: str, seed: int) -> None:
+    _premise(sub, device)
     g = _gen(seed)
     T_q, T_k = 5, 7
     q, k = _randn(g, 3, T_q, 4), _randn(g, 3, T_k, 4)
@@ -213,6 +196,7 @@ def test_attention_rows_sum_to_one(sub: Any, device: str, seed: int) -> None:
 
 @pytest.mark.points(1)
 def test_future_tokens_do_not_change_the_past(sub: Any, device: str, seed: int) -> None:
+    _premise(sub, device)
     g = _gen(seed)
     B, H, T, d = 2, 2, 6, 3
     q, k, v = _randn(g, B, H, T, d), _randn(g, B, H, T, d), _randn(g, B, H, T, d)
@@ -253,6 +237,7 @@ def test_causal_mask(sub: Any, device: str) -> None:
 
 @pytest.mark.points(1)
 def test_fully_masked_row_gives_zeros(sub: Any, device: str, seed: int) -> None:
+    _premise(sub, device)
     g = _gen(seed)
     q, k, v = _randn(g, 2, 5, 4), _randn(g, 2, 6, 4), _randn(g, 2, 6, 3)
     mask = _random_mask(g, 2, 5, 6)
@@ -268,6 +253,7 @@ def test_fully_masked_row_gives_zeros(sub: Any, device: str, seed: int) -> None:
 
 @pytest.mark.points(1)
 def test_dtype_shapes_and_cross_attention(sub: Any, device: str, seed: int) -> None:
+    _premise(sub, device)
     g = _gen(seed)
     # no leading dimensions, T_q != T_k, and a (T_q, T_k) mask
     q, k, v = _randn(g, 3, 4), _randn(g, 5, 4), _randn(g, 5, 2)
@@ -287,6 +273,7 @@ def test_dtype_shapes_and_cross_attention(sub: Any, device: str, seed: int) -> N
 
 @pytest.mark.points(1)
 def test_large_scores_do_not_overflow(sub: Any, device: str, seed: int) -> None:
+    _premise(sub, device)
     g = _gen(seed)
     q, k, v = _randn(g, 2, 5, 4, scale=30.0), _randn(g, 2, 5, 4, scale=30.0), _randn(g, 2, 5, 3)
     mask = torch.ones(5, 5, dtype=torch.bool).tril()

@@ -374,6 +374,7 @@ def test_answer_retries_once_on_malformed_json(sub: Any) -> None:
         ('{"answer": "Ledgerly"}', 'a reply without "sources"'),
         ('{"answer": "Ledgerly", "sources": [4]}', "a source number out of range (only 3 sources)"),
         ('{"answer": 42, "sources": [1]}', 'an "answer" that is not a string'),
+        ('{"answer": "Ledgerly", "sources": [true]}', "a source given as true, not a number"),
     ):
         llm, _, run = _run_answer(sub, [bad, good], [4, 0, 9])
         out = _should_not_raise(
@@ -431,12 +432,11 @@ def test_answer_gives_up_after_two_malformed_replies(sub: Any) -> None:
 def test_end_to_end_with_an_oracle_llm(sub: Any) -> None:
     chunks = [c for doc in _DOCS for c in _chunk(doc["text"], 300, 60)]
     learner_chunks = _str_list(sub.chunk_text(_DOCS[0]["text"], 300, 60), "chunk_text")
-    assert_equal(
-        learner_chunks,
-        _chunk(_DOCS[0]["text"], 300, 60),
-        name="chunk_text(<the vacation document>, 300, 60)",
-        hint=_CHUNKS,
-    )
+    if learner_chunks != _chunk(_DOCS[0]["text"], 300, 60):
+        fail(
+            "chunk_text(<the vacation document>, 300, 60) is wrong, so the app cannot be checked end to end: this "
+            "follows from the chunk_text problem reported above."
+        )
     h = _kernel(sub)
     oracle = h["OracleLLM"]({qa["question"]: qa["answer"] for qa in _QA})
     retriever = sub.Retriever(chunks)
@@ -451,6 +451,16 @@ def test_end_to_end_with_an_oracle_llm(sub: Any) -> None:
         else:
             wrong.append((qa["question"], answer_text, sources))
     if right / len(_QA) < _RECALL_AT_3 - 0.05:
+        answers = {qa["question"]: qa["answer"] for qa in _QA}
+        missed = [
+            q for q, _, _ in wrong if not any(answers[q] in chunks[i] for i in _search(retriever, q, 3, len(chunks)))
+        ]
+        if len(missed) > len(_QA) - _RECALL_AT_3 * len(_QA):
+            fail(
+                f"Only {right} of {len(_QA)} answers were right, and for {len(missed)} of the others your retriever's "
+                "top 3 chunks do not hold the answer: this follows from the retrieval problem reported by "
+                "test_retriever_recall_at_3 above."
+            )
         q, a, s = wrong[0]
         fail(
             f"With an LLM that always answers from the right source when it is in the prompt, only {right} of "

@@ -15,38 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.helpers import assert_close, expect_raises, fail
+from grader.helpers import ON_DEVICE, assert_close, expect_raises, fail
 
 # Runs in the learner's kernel, exec'd into a fresh namespace.
 _KERNEL = '''
 import torch
-
-def _move(x, device):
-    if isinstance(x, torch.Tensor):
-        return x.to(device)
-    if isinstance(x, (list, tuple)):
-        return type(x)(_move(v, device) for v in x)
-    return x
-
-def _devices(x):
-    if isinstance(x, torch.Tensor):
-        return {x.device.type}
-    if isinstance(x, (list, tuple)):
-        return set().union(*[_devices(v) for v in x])
-    return set()
-
-def on_device(fn, device):
-    """fn with its tensor arguments moved to device: (result, its device types, an input changed?)."""
-    def call(*args, **kwargs):
-        args = [_move(a, device) for a in args]
-        kwargs = {k: _move(v, device) for k, v in kwargs.items()}
-        tensors = [a for a in args if isinstance(a, torch.Tensor)] + [
-            v for v in kwargs.values() if isinstance(v, torch.Tensor)]
-        before = [t.clone() for t in tensors]
-        out = fn(*args, **kwargs)
-        changed = any(not torch.equal(t, b) for t, b in zip(tensors, before))
-        return out, sorted(_devices(out)), changed
-    return call
 
 NAMES = ("q_proj", "k_proj", "v_proj", "out_proj")
 
@@ -85,8 +58,17 @@ def grads(m, x, mask, device):
     out = m(x.to(device), None if mask is None else mask.to(device))
     (out ** 2).sum().backward()
     return {name: getattr(m, name).weight.grad for name in NAMES}
+
+def initial_weights(cls, d_model, n_heads, bias, seed):
+    """The projections' weights and biases of a module built right after torch.manual_seed(seed)."""
+    torch.manual_seed(seed)
+    m = cls(d_model, n_heads, bias=bias)
+    out = {}
+    for name in NAMES:
+        b = getattr(getattr(m, name), "bias", None)
+        out[name] = [getattr(m, name).weight.detach().clone(), None if b is None else b.detach().clone()]
+    return out
 '''
-_EXEC = "lambda src, names: (lambda ns: (exec(src, ns), {n: ns[n] for n in names})[1])({})"
 _NAMES = ("q_proj", "k_proj", "v_proj", "out_proj")
 
 _SPLIT = (
@@ -108,7 +90,7 @@ class _Kernel:
     def __init__(self, sub: Any, device: str) -> None:
         self.sub = sub
         self.device = device
-        self.helpers = sub.eval(_EXEC)(_KERNEL, ["on_device", "prepare", "describe", "grads"])
+        self.helpers = sub.define(ON_DEVICE + _KERNEL)
 
     def build(
         self, d_model: int, n_heads: int, weights: dict[str, Any], bias: bool = True, dtype: str = "float64"
@@ -226,6 +208,8 @@ def _variant(
 
 
 def _diagnose(got: torch.Tensor, weights: dict[str, Any], x: torch.Tensor, n_heads: int, mask: Any) -> str:
+    if mask is not None and torch.allclose(got.double(), _reference(weights, x, n_heads), rtol=1e-6, atol=1e-9):
+        return "Your output is that of attention without the mask. " + _MASK
     hints = []
     for split in ("ok", "bad"):
         for merge in ("ok", "no_transpose", "reversed", "interleaved"):
@@ -240,7 +224,7 @@ def _diagnose(got: torch.Tensor, weights: dict[str, Any], x: torch.Tensor, n_hea
                     return " ".join(hints)
     return (
         "Follow the steps in the docstring: project, split the heads, attend per head with 1/sqrt(d_head), "
-        "merge the heads in order, out_proj. " + _SPLIT
+        "merge the heads in order, out_proj."
     )
 
 
@@ -261,6 +245,20 @@ def _gen(seed: int) -> torch.Generator:
 
 
 # ---------------------------------------------------------------- tests
+
+
+def _premise(k: _Kernel) -> None:
+    """Fail without a guess when the module is already wrong on plain input (float64, h > 1, no mask)."""
+    __tracebackhide__ = True
+    g = _gen(0)
+    weights = _weights(g, 8)
+    x = torch.randn(2, 5, 8, generator=g, dtype=torch.float64)
+    got = k.forward(k.build(8, 2, weights), x)
+    if not torch.allclose(got.double(), _reference(weights, x, 2), rtol=1e-9, atol=1e-12):
+        fail(
+            "Your MultiHeadAttention is already wrong on plain input (float64, 2 heads, no mask): this follows from "
+            "the problem reported by test_matches_torch_multihead_attention above; fix that first."
+        )
 
 
 @pytest.mark.points(1)
@@ -284,7 +282,30 @@ def test_layers_and_parameters(sub: Any, device: str, seed: int) -> None:
         sub.MultiHeadAttention(10, 4)
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(1)
+def test_default_initialisation_in_order(sub: Any, device: str, seed: int) -> None:
+    k = _Kernel(sub, device)
+    s = seed % 2**31
+    got = k.helpers["initial_weights"](sub.MultiHeadAttention, 8, 2, True, s)
+    with torch.random.fork_rng(devices=[]):  # the grader's own global generator is left as it was
+        torch.manual_seed(s)
+        expected = {name: torch.nn.Linear(8, 8) for name in _NAMES}
+    for name in _NAMES:
+        w, b = got[name]
+        if not isinstance(w, torch.Tensor) or w.shape != (8, 8):
+            fail(f"`{name}.weight` of MultiHeadAttention(8, 2) is not a tensor of shape (8, 8).")
+        if not torch.equal(w, expected[name].weight.detach()) or not (
+            isinstance(b, torch.Tensor) and torch.equal(b.detach(), expected[name].bias.detach())
+        ):
+            fail(
+                f"After torch.manual_seed({s}), MultiHeadAttention(8, 2) has other initial weights in `{name}` than "
+                "four nn.Linear(8, 8) created one after the other.",
+                hint="Create q_proj, k_proj, v_proj and out_proj in this order in __init__, as nn.Linear(d_model, "
+                "d_model, bias=bias) with PyTorch's default initialisation (no other layers or random draws).",
+            )
+
+
+@pytest.mark.points(2)
 def test_matches_torch_multihead_attention(sub: Any, device: str, seed: int) -> None:
     g = _gen(seed)
     k = _Kernel(sub, device)
@@ -300,6 +321,7 @@ def test_matches_torch_multihead_attention(sub: Any, device: str, seed: int) -> 
 def test_matches_torch_with_masks(sub: Any, device: str, seed: int) -> None:
     g = _gen(seed)
     k = _Kernel(sub, device)
+    _premise(k)
     B, T, d_model, h = 2, 6, 12, 3
     weights = _weights(g, d_model)
     m = k.build(d_model, h, weights)
@@ -317,6 +339,7 @@ def test_matches_torch_with_masks(sub: Any, device: str, seed: int) -> None:
 def test_no_bias_and_single_head(sub: Any, device: str, seed: int) -> None:
     g = _gen(seed)
     k = _Kernel(sub, device)
+    _premise(k)
     x = torch.randn(2, 5, 6, generator=g, dtype=torch.float64)
     weights = _weights(g, 6, bias=False)
     got = k.forward(k.build(6, 3, weights, bias=False), x)
@@ -330,6 +353,7 @@ def test_no_bias_and_single_head(sub: Any, device: str, seed: int) -> None:
 def test_future_tokens_do_not_change_the_past(sub: Any, device: str, seed: int) -> None:
     g = _gen(seed)
     k = _Kernel(sub, device)
+    _premise(k)
     B, T, d_model, h = 2, 6, 8, 4
     m = k.build(d_model, h, _weights(g, d_model))
     x = torch.randn(B, T, d_model, generator=g, dtype=torch.float64)
@@ -353,6 +377,7 @@ def test_future_tokens_do_not_change_the_past(sub: Any, device: str, seed: int) 
 def test_fully_masked_row_gives_no_nan(sub: Any, device: str, seed: int) -> None:
     g = _gen(seed)
     k = _Kernel(sub, device)
+    _premise(k)
     B, T, d_model, h = 2, 4, 8, 2
     weights = _weights(g, d_model)
     m = k.build(d_model, h, weights)
@@ -379,6 +404,7 @@ def test_fully_masked_row_gives_no_nan(sub: Any, device: str, seed: int) -> None
 def test_float32_and_gradients(sub: Any, device: str, seed: int) -> None:
     g = _gen(seed)
     k = _Kernel(sub, device)
+    _premise(k)
     B, T, d_model, h = 2, 5, 12, 4
     weights = _weights(g, d_model)
     x = torch.randn(B, T, d_model, generator=g, dtype=torch.float64)

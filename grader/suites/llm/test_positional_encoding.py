@@ -12,43 +12,8 @@ from typing import Any
 import pytest
 import torch
 
-from grader.helpers import assert_close, expect_raises, fail
+from grader.helpers import ON_DEVICE, assert_close, expect_raises, fail
 
-# Runs in the learner's kernel (exec'd into a fresh namespace): calls `fn` with its tensor
-# arguments moved to `device` (and a `dtype` given by name made a torch.dtype), and returns
-# (result, device types found in it, whether a tensor argument was modified).
-_ON_DEVICE = """
-import torch
-
-def _move(x, device):
-    if isinstance(x, torch.Tensor):
-        return x.to(device)
-    if isinstance(x, (list, tuple)):
-        return type(x)(_move(v, device) for v in x)
-    return x
-
-def _devices(x):
-    if isinstance(x, torch.Tensor):
-        return {x.device.type}
-    if isinstance(x, (list, tuple)):
-        return set().union(*[_devices(v) for v in x])
-    return set()
-
-def on_device(fn, device):
-    def call(*args, **kwargs):
-        args = [_move(a, device) for a in args]
-        kwargs = {k: _move(v, device) for k, v in kwargs.items()}
-        if isinstance(kwargs.get("dtype"), str):  # a torch.dtype cannot cross the codec: its name does
-            kwargs["dtype"] = getattr(torch, kwargs["dtype"])
-        tensors = [a for a in args if isinstance(a, torch.Tensor)] + [
-            v for v in kwargs.values() if isinstance(v, torch.Tensor)]
-        before = [t.clone() for t in tensors]
-        out = fn(*args, **kwargs)
-        changed = any(not torch.equal(t, b) for t, b in zip(tensors, before))
-        return out, sorted(_devices(out)), changed
-    return call
-"""
-_EXEC = "lambda src, name: (lambda ns: (exec(src, ns), ns[name])[1])({})"
 _TOL = 1e-5
 
 _EXPONENT = (
@@ -75,7 +40,7 @@ _POSITIONS = "Rotate row t by positions[t] * theta_i, using the positions you ar
 def _call(sub: Any, on: str, name: str, *args: Any, **kwargs: Any) -> torch.Tensor:
     """Call the learner's `name` on `on`; check where the result lives and that inputs are untouched."""
     __tracebackhide__ = True
-    wrapped = sub.eval(_EXEC)(_ON_DEVICE, "on_device")(getattr(sub, name), on)
+    wrapped = sub.define(ON_DEVICE)["on_device"](getattr(sub, name), on)
     wrapped._label = name  # learner-facing messages name the learner's function
     out, devices, changed = wrapped(*args, **kwargs)
     if changed:
@@ -121,6 +86,9 @@ def _rope(x: torch.Tensor, positions: torch.Tensor, base: float = 10000.0, kind:
     a = pos[:, None] * theta  # (T, h)
     sin = torch.sin(a) * (-1.0 if kind == "direction" else 1.0)
     cos = torch.cos(a)
+    if kind == "no_sign":  # rotate_half without its minus sign
+        x1, x2 = x[..., :h], x[..., h:]
+        return torch.cat([x1 * cos + x2 * sin, x2 * cos + x1 * sin], dim=-1)
     if kind == "interleaved":
         x1, x2 = x[..., 0::2], x[..., 1::2]
         out = torch.empty_like(x)
@@ -161,12 +129,20 @@ def _check_rope(got: torch.Tensor, x: torch.Tensor, positions: torch.Tensor, bas
         fail(f"`apply_rope` ({what}) returned shape {tuple(got.shape)}, expected x's shape {tuple(exp.shape)}.")
     if _close(got, exp):
         return
-    hint = _HALF_SPLIT
+    hint = (
+        "With h = d/2 and a = positions[t] * base ** (-2i/d): out[..., i] = x[..., i] * cos(a) - x[..., i + h] * "
+        "sin(a) and out[..., i + h] = x[..., i + h] * cos(a) + x[..., i] * sin(a)."
+    )
     for kind, why in (
         ("interleaved", _HALF_SPLIT),
         ("theta", _THETA),
         ("direction", _DIRECTION),
         ("positions", _POSITIONS),
+        (
+            "no_sign",
+            "rotate_half negates the second half, cat([-x[..., h:], x[..., :h]], -1): without the minus sign the "
+            "pairs are not rotated, and no vector keeps its length.",
+        ),
     ):
         if _close(got, _rope(x, positions, base, kind)):
             hint = why
@@ -193,9 +169,7 @@ def test_sinusoidal_dtype_device_and_position_zero(sub: Any, device: str) -> Non
     got = _call(sub, device, "sinusoidal_encoding", 4, 8, device=device)
     if got.dtype != torch.float32:
         fail(f"`sinusoidal_encoding(4, 8)` has dtype {got.dtype}; the default is torch.float32.")
-    expected = torch.tensor([0.0, 1.0] * 4, dtype=torch.float64)
-    assert_close(got[0], expected, rtol=0, atol=1e-7, name="sinusoidal_encoding(4, 8)[0] (position 0)", hint=_SIN_EVEN)
-    _check_pe(got, 4, 8, 10000.0, "4, 8")
+    _check_pe(got, 4, 8, 10000.0, "4, 8")  # names the mistake when pe[0] is not [0, 1, 0, 1, ...]
     with expect_raises("ValueError", name="sinusoidal_encoding(4, 7)", hint="d must be even: raise ValueError."):
         sub.sinusoidal_encoding(4, 7)
 
@@ -240,6 +214,9 @@ def test_rope_dot_products_depend_only_on_offset(sub: Any, device: str, seed: in
     n = torch.tensor([2, 9, 37, 297])  # m - n = 3 for every pair
     rq = _call(sub, device, "apply_rope", q.expand(4, d).contiguous(), m).double()
     rk = _call(sub, device, "apply_rope", k.expand(4, d).contiguous(), n).double()
+    # a known wrong layout, direction, theta or position is named first, by the reference itself
+    _check_rope(rq, q.expand(4, d), m, 10000.0, "q at positions 5, 12, 40, 300")
+    _check_rope(rk, k.expand(4, d), n, 10000.0, "k at positions 2, 9, 37, 297")
     dots = (rq * rk).sum(-1)
     assert_close(
         dots,

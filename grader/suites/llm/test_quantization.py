@@ -147,8 +147,11 @@ def _check_param(t: torch.Tensor, shape: tuple[int, ...], name: str, what: str, 
             f"`{what}` returned a {name} of shape {tuple(t.shape)}, expected {shape}.",
             hint="Per tensor: a 0-d tensor (shape ()); per channel: shape (out_features, 1), one per row.",
         )
-    if integer and (t.dtype.is_floating_point or t.dtype == torch.bool):
-        fail(f"`{what}` returned a {name} of dtype {t.dtype}, expected an integer dtype (torch.int32).")
+    if integer and t.dtype != torch.int32:
+        fail(
+            f"`{what}` returned a {name} of dtype {t.dtype}, expected torch.int32.",
+            hint="Zero points are torch.int32 tensors: convert with .to(torch.int32).",
+        )
     if not integer and t.dtype != torch.float32:
         fail(f"`{what}` returned a {name} of dtype {t.dtype}, expected torch.float32.")
     if not torch.isfinite(t.double()).all():
@@ -428,6 +431,30 @@ def _quantized_reference(sub: Any, device: str) -> RemoteRef:
     return model
 
 
+def _quantizer_premise(sub: Any) -> None:
+    """The quantized GPT is built from absmax_quantize_per_channel and dequantize: if they are already wrong on
+    a plain weight, a failure here follows from that, and says so without a guess."""
+    __tracebackhide__ = True
+    w = torch.randn(5, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float32)
+    w[2] = 0.0  # an all-zero row
+    absmax = w.abs().amax(dim=1, keepdim=True)
+    scale = torch.where(absmax > 0, absmax / 127, torch.ones_like(absmax))
+    q = torch.round(w / scale).clamp(-127, 127).to(torch.int8)
+    got = sub.absmax_quantize_per_channel(w)
+    ok = isinstance(got, tuple | list) and len(got) == 2 and all(isinstance(t, torch.Tensor) for t in got)
+    ok = ok and got[0].shape == q.shape and got[1].shape == scale.shape and torch.allclose(got[1], scale, rtol=1e-6)
+    # an equivalent float formula may round a tie the other way: one step of slack
+    ok = ok and int((got[0].to(torch.int16) - q.to(torch.int16)).abs().max()) <= 1
+    if ok:
+        back = sub.dequantize(q, scale)
+        ok = isinstance(back, torch.Tensor) and torch.allclose(back.double(), (q.double() * scale.double()), rtol=1e-6)
+    if not ok:
+        fail(
+            "absmax_quantize_per_channel or dequantize is already wrong on a plain weight: this follows from the "
+            "problem reported by the tests of those functions above; fix that first."
+        )
+
+
 @pytest.mark.points(1)
 def test_quantize_linear_layers_replaces_every_linear_and_nothing_else(sub: Any, device: str) -> None:
     model = _quantized_reference(sub, device)
@@ -471,7 +498,13 @@ def test_quantize_linear_layers_replaces_every_linear_and_nothing_else(sub: Any,
 
 @pytest.mark.points(1)
 def test_quantized_gpt_perplexity_is_within_the_margin(sub: Any, device: str) -> None:
+    _quantizer_premise(sub)
     model = _quantized_reference(sub, device)
+    if sub.eval(_LINEARS)(model):
+        fail(
+            "Some nn.Linear layers of the GPT were not replaced: this follows from the problem reported by "
+            "test_quantize_linear_layers_replaces_every_linear_and_nothing_else above."
+        )
     x, y = _val_windows()
     with torch.no_grad(), _ref().one_thread():
         ppl_float = _perplexity(_float_model()(x)[0], y)
@@ -490,7 +523,13 @@ def test_quantized_gpt_perplexity_is_within_the_margin(sub: Any, device: str) ->
 
 @pytest.mark.points(1)
 def test_quantized_gpt_matches_int8_per_channel_weights(sub: Any, device: str) -> None:
+    _quantizer_premise(sub)
     model = _quantized_reference(sub, device)
+    if sub.eval(_LINEARS)(model):
+        fail(
+            "Some nn.Linear layers of the GPT were not replaced: this follows from the problem reported by "
+            "test_quantize_linear_layers_replaces_every_linear_and_nothing_else above."
+        )
     x, _ = _val_windows()
     x = x[:8]
     got = sub.eval(_LOGITS)(model, x, device)

@@ -19,38 +19,11 @@ import pytest
 import torch
 from scipy.stats import chisquare
 
-from grader.helpers import assert_close, assert_equal, expect_raises, fail
+from grader.helpers import ON_DEVICE, assert_close, assert_equal, expect_raises, fail
 
 # Runs in the learner's kernel, exec'd into a fresh namespace.
 _KERNEL = '''
 import torch
-
-def _move(x, device):
-    if isinstance(x, torch.Tensor):
-        return x.to(device)
-    if isinstance(x, (list, tuple)):
-        return type(x)(_move(v, device) for v in x)
-    return x
-
-def _devices(x):
-    if isinstance(x, torch.Tensor):
-        return {x.device.type}
-    if isinstance(x, (list, tuple)):
-        return set().union(*[_devices(v) for v in x])
-    return set()
-
-def on_device(fn, device):
-    """fn with its tensor arguments moved to device: (result, its device types, an input changed?)."""
-    def call(*args, **kwargs):
-        args = [_move(a, device) for a in args]
-        kwargs = {k: _move(v, device) for k, v in kwargs.items()}
-        tensors = [a for a in args if isinstance(a, torch.Tensor)] + [
-            v for v in kwargs.values() if isinstance(v, torch.Tensor)]
-        before = [t.clone() for t in tensors]
-        out = fn(*args, **kwargs)
-        changed = any(not torch.equal(t, b) for t, b in zip(tensors, before))
-        return out, sorted(_devices(out)), changed
-    return call
 
 def make_generator(seed, device):
     return torch.Generator(device=device).manual_seed(seed)
@@ -83,7 +56,6 @@ class Markov:
         self.calls.append([int(t) for t in seq])
         return self.logp[int(seq[-1])].clone()
 '''
-_EXEC = "lambda src, names: (lambda ns: (exec(src, ns), {n: ns[n] for n in names})[1])({})"
 _P_MIN = 1e-6
 
 _TEMPERATURE = "Divide the logits by the temperature before the softmax: softmax(logits / temperature)."
@@ -100,7 +72,7 @@ class _Kernel:
     def __init__(self, sub: Any, device: str) -> None:
         self.sub = sub
         self.device = device
-        self.h = sub.eval(_EXEC)(_KERNEL, ["on_device", "make_generator", "bigram", "Markov"])
+        self.h = sub.define(ON_DEVICE + _KERNEL)
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
@@ -224,7 +196,7 @@ def test_greedy_and_reproducible(sub: Any, device: str, seed: int) -> None:
         fail("Generators with different seeds gave the same 300 samples.", hint=_GENERATOR)
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_frequencies_follow_softmax(sub: Any, device: str, seed: int) -> None:
     k = _Kernel(sub, device)
     logits = np.array([1.2, -0.3, 0.4, 2.0, 0.0, -1.0])
@@ -279,7 +251,7 @@ def test_top_k_keeps_exactly_k(sub: Any, device: str, seed: int) -> None:
         )
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_top_p_keeps_the_smallest_nucleus(sub: Any, device: str, seed: int) -> None:
     k = _Kernel(sub, device)
     rng = np.random.default_rng(seed)
@@ -294,14 +266,25 @@ def test_top_p_keeps_the_smallest_nucleus(sub: Any, device: str, seed: int) -> N
         probs = _softmax(logits / temperature)
         exp = _nucleus(probs, top_p)
         rows = torch.tensor(logits).expand(n, len(logits)).contiguous()
+        if temperature != 1.0:
+            plain = k.sample(rows, temperature=temperature, generator=k.generator(seed + 1))
+            if _chi2_p(_counts(plain, len(logits)), probs) < _P_MIN:
+                fail(
+                    f"Without top_p, draws at temperature={temperature} already do not follow "
+                    "softmax(logits / temperature): this follows from the temperature problem reported by "
+                    "test_frequencies_follow_softmax above."
+                )
         got = k.sample(rows, top_p=top_p, temperature=temperature, generator=k.generator(seed))
         support, want = set(np.unique(got).tolist()), set(np.flatnonzero(exp).tolist())
         if support != want:
+            before = set(np.flatnonzero(_nucleus(_softmax(logits), top_p)).tolist())
             fail(
                 f"With probabilities {np.round(probs, 3).tolist()} (after temperature={temperature}) and "
                 f"top_p={top_p}, "
                 f"your draws used tokens {sorted(support)}; the nucleus is {sorted(want)}.",
-                hint=_TOP_P,
+                hint="Apply top-p after the temperature: take the nucleus of softmax(logits / temperature)."
+                if temperature != 1.0 and support == before
+                else _TOP_P,
             )
         _check_frequencies(_counts(got, len(logits)), exp, f"top_p={top_p}", "Renormalise over the nucleus.", {})
     # one token alone is above top_p: it must survive (never an empty nucleus)
@@ -321,9 +304,24 @@ def _greedy_path(table: torch.Tensor, start: list[int], n: int) -> list[int]:
     return seq
 
 
+def _sample_premise(k: _Kernel) -> None:
+    """generate relies on sample_next: fail without a guess when greedy or top_k=1 sampling is already wrong."""
+    __tracebackhide__ = True
+    logits = torch.randn(40, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    argmax = logits.argmax(-1).numpy()
+    for kwargs in ({"temperature": 0.0}, {"top_k": 1, "generator": k.generator(0)}):
+        got = k.call("sample_next", logits, **kwargs)
+        if not isinstance(got, torch.Tensor) or got.shape != (40,) or not np.array_equal(got.numpy(), argmax):
+            fail(
+                "sample_next is already wrong on plain logits (temperature=0, or top_k=1): this follows from the "
+                "problem reported by the sample_next tests above; fix that first."
+            )
+
+
 @pytest.mark.points(1)
 def test_generate_greedy_with_a_toy_model(sub: Any, device: str, seed: int) -> None:
     k = _Kernel(sub, device)
+    _sample_premise(k)
     g = torch.Generator().manual_seed(seed)
     V = 7
     table = torch.randn(V, V, generator=g, dtype=torch.float64) * 3
@@ -370,11 +368,23 @@ def test_generate_greedy_with_a_toy_model(sub: Any, device: str, seed: int) -> N
 @pytest.mark.points(1)
 def test_generate_crops_to_block_size_and_is_reproducible(sub: Any, device: str, seed: int) -> None:
     k = _Kernel(sub, device)
+    _sample_premise(k)
     g = torch.Generator().manual_seed(seed)
     table = torch.randn(5, 5, generator=g, dtype=torch.float64)
     idx = torch.tensor([[1, 2, 3, 4, 0], [4, 3, 2, 1, 0]])
     model = k.h["bigram"](table, device)
+    model.train()
     out = k.call("generate", model, idx, 6, block_size=3, generator=k.generator(seed))
+    if not model.training:
+        fail(
+            "A model handed to `generate` in training mode came back in evaluation mode.",
+            hint="generate leaves the model's train/eval mode as it is: do not call model.eval() in it.",
+        )
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, 11):
+        fail(
+            "generate did not return the prompt followed by the new tokens: this follows from the problem reported "
+            "by test_generate_greedy_with_a_toy_model above."
+        )
     again = k.call("generate", k.h["bigram"](table, device), idx, 6, block_size=3, generator=k.generator(seed))
     assert_equal(again.numpy(), out.numpy(), name="generate with a generator of the same seed, twice", hint=_GENERATOR)
     contexts = model.contexts
@@ -531,3 +541,46 @@ def test_beam_search_beats_greedy(sub: Any, device: str, seed: int) -> None:
         hint="Follow the steps in the docstring.",
     )
     assert_close(score, exp[1], rtol=1e-9, name="its score")
+
+
+# The short finished [0, 1] has the best total log-probability (-0.5); the long [0, 2, 2, 2, 2] has the
+# best average per token (-0.3): a search that divides by the length picks the wrong one.
+_SHORT_VS_LONG = _logp_table(
+    [
+        [0.043, 0.607, 0.35],  # after bos (0): eos (1) is likely, 2 less so
+        [1 / 3, 1 / 3, 1 / 3],  # after eos (never asked)
+        [0.01, 0.04, 0.95],  # after 2: 2 again, almost surely
+    ]
+)
+
+
+@pytest.mark.points(1)
+def test_beam_search_sums_scores_and_breaks_ties_lexicographically(sub: Any, device: str) -> None:
+    k = _Kernel(sub, device)
+    exp = _ref_beam(_SHORT_VS_LONG, 0, 2, 4, 1)
+    assert exp[0] == [0, 1]
+    tokens, score, _ = _beam(k, _SHORT_VS_LONG, 0, 2, 4, 1)
+    if tokens == [0, 2, 2, 2, 2]:
+        fail(
+            "beam_search(beam_width=2, max_len=4) returned [0, 2, 2, 2, 2] (total log-probability -1.2) instead of "
+            f"[0, 1] ({exp[1]:.3f}): it ranked the hypotheses by their log-probability per token.",
+            hint="No length normalisation: rank every hypothesis, finished or not, by its total log-probability.",
+        )
+    assert_equal(
+        tokens,
+        exp[0],
+        name="beam_search(beam_width=2, max_len=4) where a short hypothesis finishes early",
+        hint="No length normalisation: rank every hypothesis, finished or not, by its total log-probability.",
+    )
+    assert_close(score, exp[1], rtol=1e-9, name="its score")
+    # every candidate has the same score: only the tie rule decides
+    uniform = torch.full((4, 4), math.log(0.25), dtype=torch.float64)
+    exp = _ref_beam(uniform, 0, 2, 2, 3)
+    tokens, score, _ = _beam(k, uniform, 0, 2, 2, 3)
+    assert_equal(
+        tokens,
+        exp[0],
+        name="beam_search(beam_width=2, max_len=2) where every token has probability 1/4",
+        hint="Ties go to the lexicographically smaller token list, both when you keep the beam_width best "
+        "candidates and when you pick the result: sort by (-score, tokens).",
+    )

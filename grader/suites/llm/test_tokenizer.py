@@ -185,13 +185,48 @@ def test_merge_is_left_to_right_and_non_overlapping(sub: Any) -> None:
             hint="Scan left to right; on a match append the new id and skip both tokens, so occurrences "
             "never overlap: merge([a, a, a], (a, a), X) == [X, a].",
         )
+    after = sub.eval("lambda f: (lambda ids: (f(ids, (1, 2), 300), ids)[1])([1, 2, 3, 1, 2])")(sub.merge)
+    if after != [1, 2, 3, 1, 2]:
+        fail(
+            f"merge([1, 2, 3, 1, 2], (1, 2), 300) changed the list it was given into {after}.",
+            hint="Build and return a new list: ids is not modified.",
+        )
 
 
-def _check_merges(got: list[tuple[int, int]], text: str, vocab_size: int, what: str) -> None:
+def _decoded(ids: list[int], merges: list[tuple[int, int]]) -> bytes | None:
+    """The bytes that ids stand for under merges (the grader's own table), or None for an id out of range."""
+    table = [bytes([b]) for b in range(256)]
+    for a, b in merges:
+        table.append(table[a] + table[b])
+    if any(not 0 <= i < len(table) for i in ids):
+        return None
+    return b"".join(table[i] for i in ids)
+
+
+def _merge_premise(sub: Any, what: str) -> None:
+    """encode relies on merge: when merge is wrong, a wrong encoding follows from it, and the test says so."""
+    __tracebackhide__ = True
+    if sub.merge([97, 97, 97, 97, 97], (97, 97), 256) != [256, 256, 97] or sub.merge(
+        [1, 2, 3, 1, 2, 1], (1, 2), 300
+    ) != [300, 3, 300, 1]:
+        fail(
+            f"{what} is wrong, and merge itself is wrong: this follows from the merge problem reported by "
+            "test_merge_is_left_to_right_and_non_overlapping above."
+        )
+
+
+def _check_merges(sub: Any, got: list[tuple[int, int]], text: str, vocab_size: int, what: str) -> None:
     __tracebackhide__ = True
     exp = _train(text, vocab_size)
     if got == exp:
         return
+    if sub.merge([97, 97, 97, 97, 97], (97, 97), 256) != [256, 256, 97] or sub.merge(
+        [1, 2, 3, 1, 2, 1], (1, 2), 300
+    ) != [300, 3, 300, 1]:
+        fail(
+            f"train_bpe({what}) learned other merges, and merge itself is wrong: this follows from the merge "
+            "problem reported by test_merge_is_left_to_right_and_non_overlapping above."
+        )
     hint = "Follow the steps in the docstring of train_bpe."
     for kind, why in (("overlapping", _NON_OVERLAP), ("first_seen", _TIE), ("no_stop", _STOP)):
         if got == _train(text, vocab_size, kind):
@@ -218,7 +253,7 @@ def test_train_bpe_small_texts(sub: Any) -> None:
         ("abcd abcd ab", 270),  # stops early once no pair occurs twice
     ):
         got = _pairs(sub.train_bpe(text, vocab_size), f"train_bpe({text!r}, {vocab_size})")
-        _check_merges(got, text, vocab_size, f"{text!r}, {vocab_size}")
+        _check_merges(sub, got, text, vocab_size, f"{text!r}, {vocab_size}")
     assert_equal(
         sub.train_bpe("hello", 256), [], name="train_bpe('hello', 256)", hint="vocab_size 256 leaves room for no merge."
     )
@@ -229,7 +264,7 @@ def test_train_bpe_small_texts(sub: Any) -> None:
 @pytest.mark.points(2)
 def test_train_bpe_on_a_paragraph(sub: Any) -> None:
     got = _pairs(sub.train_bpe(_TEXT, 256 + 60), "train_bpe(text, 316)")
-    _check_merges(got, _TEXT, 256 + 60, "a paragraph of 523 bytes, 316")
+    _check_merges(sub, got, _TEXT, 256 + 60, "a paragraph of 523 bytes, 316")
 
 
 @pytest.mark.points(2)
@@ -245,10 +280,11 @@ def test_bpe_encode_applies_merges_in_order(sub: Any) -> None:
         got = _ints(tok.encode(text), f"encode({what})")
         exp = _encode(text, merges)
         if got != exp:
+            _merge_premise(sub, f"encode({what})")
             fail(
                 f"encode({what}) gave {len(got)} tokens, expected {len(exp)}; first tokens {got[:12]}, "
                 f"expected {exp[:12]}.",
-                hint=_ORDER,
+                hint=_ORDER if _decoded(got, merges) == text.encode("utf-8") else _BYTES,
             )
 
 
@@ -261,6 +297,7 @@ def test_bpe_round_trips_any_text(sub: Any) -> None:
         if any(i < 0 or i >= 256 + len(merges) for i in ids):
             fail(f"encode({text!r}) returned ids outside 0..{255 + len(merges)}: {ids}.")
         if ids != _encode(text, merges):
+            _merge_premise(sub, f"encode({text!r})")
             back = tok.decode(ids)
             if back != text:
                 fail(f"decode(encode({text!r})) gave {back!r}.", hint=_BYTES)

@@ -185,6 +185,16 @@ def _check_split(sub: Any, X: np.ndarray, y: np.ndarray, criterion: str | None, 
             hint=_MIDPOINT,
         )
     g_ref = float(gains[mine[0]])
+    if crit == "entropy" and (g_ref < best[2] - 1e-12 or not np.isclose(gain, g_ref, rtol=1e-9, atol=1e-12)):
+        gini_best = _best(_candidates(X, y, "gini"))
+        g_gini = _candidates(X, y, "gini")[2][mine[0]]
+        if (feature, threshold) == gini_best[:2] or np.isclose(gain, g_gini, rtol=1e-9, atol=1e-12):
+            fail(
+                f"`best_split` ({what}) returned feature {feature} at {threshold:.6g} with gain {gain:.8g}: that is "
+                f"what Gini gives; with entropy the best split is feature {best[0]} at {best[1]:.8g}, gain "
+                f"{best[2]:.8g}.",
+                hint="criterion='entropy' scores the splits with entropy (in bits) instead of gini.",
+            )
     if g_ref < best[2] - 1e-12:
         # is the learner optimising an unweighted gain?
         fail(
@@ -220,12 +230,45 @@ def _fitted_tree(model: Any, X_test: np.ndarray, what: str, labels: np.ndarray) 
     return pred, int(depth), int(leaves)
 
 
+def _blame_best_split(
+    sub: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    what: str,
+    max_depth: int | None = None,
+    min_samples_split: int = 2,
+    criterion: str = "gini",
+) -> None:
+    """The learner's tree is wrong: if its `best_split` already disagrees at a node of the reference tree, say that
+    the tree's failure follows from it (without a hint about growing trees, which may be right)."""
+    __tracebackhide__ = True
+    stack = [(X, y, 0)]
+    while stack:
+        Xn, yn, depth = stack.pop()
+        if len(np.unique(yn)) == 1 or len(yn) < min_samples_split or (max_depth is not None and depth >= max_depth):
+            continue
+        f, t, _ = _best(_candidates(Xn, yn, criterion))
+        if f is None:
+            continue
+        out = sub.best_split(Xn, yn, criterion=criterion)
+        if not isinstance(out, tuple | list) or len(out) != 3 or out[0] != f or not np.isclose(out[1], t, atol=1e-12):
+            fail(
+                f"Your tree ({what}) differs from scikit-learn's, but this follows from `best_split` above: on the "
+                f"{len(yn)} samples of a depth-{depth} node it returns {tuple(out)!r:.80} where the best split is "
+                f"feature {f} at threshold {t:.8g}. Fix best_split first."
+            )
+        mask = Xn[:, f] <= t
+        stack += [(Xn[mask], yn[mask], depth + 1), (Xn[~mask], yn[~mask], depth + 1)]
+
+
 def _compare_with_sklearn(
     sub: Any, X: np.ndarray, y: np.ndarray, X_test: np.ndarray, what: str, hint: str, **params: Any
 ) -> None:
     __tracebackhide__ = True
     sk = _sklearn(X, y, **params)
     pred, depth, leaves = _fitted_tree(sub.DecisionTreeClassifier(**params).fit(X, y), X_test, what, y)
+    if (depth, leaves) != (sk.get_depth(), sk.get_n_leaves()) or not np.array_equal(pred, sk.predict(X_test)):
+        _blame_best_split(sub, X, y, what, **params)
     max_depth = params.get("max_depth")
     if max_depth is not None and depth > max_depth:
         fail(
@@ -316,6 +359,8 @@ def test_best_split_ties_and_degenerate_inputs(sub: Any, rng: np.random.Generato
     assert_equal(feature, 0, name="feature (columns 0 and 2 are identical)", hint=tie_hint)
     # mirrored labels: thresholds 1.5 and 3.5 give the same gain; the smaller one wins
     feature, threshold, gain = _split(sub, np.array([[1.0], [2.0], [3.0], [4.0]]), np.array([0, 1, 1, 0]))
+    if threshold not in (1.5, 2.5, 3.5):
+        fail(f"`best_split` for x=[1,2,3,4], y=[0,1,1,0] returned threshold {threshold!r}.", hint=_MIDPOINT)
     assert_close(threshold, 1.5, rtol=0, atol=1e-12, name="threshold for x=[1,2,3,4], y=[0,1,1,0]", hint=tie_hint)
     assert_close(gain, 0.5 - 0.75 * (4 / 9), rtol=1e-12, name="gain for x=[1,2,3,4], y=[0,1,1,0]", hint=_WEIGHTED)
     # repeated values: the only candidate is between 1 and 2
@@ -338,7 +383,7 @@ def test_best_split_ties_and_degenerate_inputs(sub: Any, rng: np.random.Generato
             )
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_tree_matches_sklearn(sub: Any, rng: np.random.Generator) -> None:
     X_test = _f32(rng.uniform(-1, 1, size=(400, 4)))
     X, y = _tie_free(rng, 160, max_depth=None, criteria=("gini", "entropy"))
@@ -352,6 +397,49 @@ def test_tree_matches_sklearn(sub: Any, rng: np.random.Generator) -> None:
             hint="Grow the tree greedily with best_split. " + _STOP_RULES,
             criterion=criterion,
         )
+
+
+def _predict_ref(node: dict[str, Any], X: np.ndarray) -> np.ndarray:
+    if "label" in node:
+        return np.full(len(X), node["label"])
+    left = X[:, node["feature"]] <= node["threshold"]
+    out = np.empty(len(X), dtype=np.asarray(_predict_ref(node["left"], X[:1])).dtype)
+    out[left] = _predict_ref(node["left"], X[left])
+    out[~left] = _predict_ref(node["right"], X[~left])
+    return out
+
+
+@pytest.mark.points(1)
+def test_entropy_criterion_reaches_the_tree(sub: Any, rng: np.random.Generator) -> None:
+    # noisy labels on a few points: a data set whose gini and entropy trees (both tie-free) predict differently
+    X_test = _f32(rng.uniform(-1, 1, size=(300, 3)))
+    for _ in range(200):
+        X = _f32(rng.uniform(-1, 1, size=(40, 3)))
+        y = np.array([2, 5, 9])[rng.integers(0, 3, size=40)]
+        trees = {c: _grow(X, y, 0, 2, 2, c) for c in ("gini", "entropy")}
+        if all(ok for _, ok in trees.values()):
+            preds = {c: _predict_ref(t, X_test) for c, (t, _) in trees.items()}
+            if not np.array_equal(preds["gini"], preds["entropy"]):
+                break
+    else:
+        raise RuntimeError("the suite found no data set where gini and entropy trees differ")
+    model = sub.DecisionTreeClassifier(max_depth=2, criterion="entropy").fit(X, y)
+    pred, _, _ = _fitted_tree(model, X_test, "criterion='entropy', max_depth=2", y)
+    if not np.array_equal(pred, preds["entropy"]):
+        _blame_best_split(sub, X, y, "criterion='entropy', max_depth=2", max_depth=2, criterion="entropy")
+    if np.array_equal(pred, preds["gini"]):
+        fail(
+            "With criterion='entropy' your tree predicts exactly what the Gini tree predicts on this data, where "
+            "the entropy tree differs.",
+            hint="Pass the tree's criterion on to best_split at every node: criterion='entropy' must reach the "
+            "split search.",
+        )
+    assert_equal(
+        pred,
+        preds["entropy"],
+        name="predict of a max_depth=2 tree grown with criterion='entropy'",
+        hint="Grow the tree with best_split(X_node, y_node, criterion) at every node. " + _STOP_RULES,
+    )
 
 
 @pytest.mark.points(1)
@@ -399,7 +487,8 @@ def test_zero_gain_splits_and_leaf_ties(sub: Any) -> None:
         fail(
             f"On the four XOR points your tree predicts {pred.tolist()} (depth_ {depth}), expected {y.tolist()}.",
             hint="Split an impure node even when the best gain is 0: on XOR the first split gains nothing, "
-            "the second one makes the leaves pure.",
+            "the second one makes the leaves pure. A node with exactly min_samples_split samples (2 by default) "
+            "may still split.",
         )
     # a leaf with tied counts predicts the smallest label; labels are arbitrary values
     model = sub.DecisionTreeClassifier(min_samples_split=10).fit(np.arange(4.0)[:, None], np.array([7, 3, 7, 3]))
@@ -420,8 +509,14 @@ def test_zero_gain_splits_and_leaf_ties(sub: Any) -> None:
     )
     # x <= threshold goes left
     model = sub.DecisionTreeClassifier().fit(np.array([[0.0], [2.0]]), np.array([0, 1]))
+    pred = model.predict(np.array([[1.0], [1.0000001]]))
+    if not np.array_equal(pred, [0, 1]) and _split(sub, np.array([[0.0], [2.0]]), np.array([0, 1]))[1] != 1.0:
+        fail(
+            f"Trained on x=[0, 2], y=[0, 1], your tree predicts {pred.tolist()} at x=1.0 and just above, expected "
+            "[0, 1]; this follows from the threshold `best_split` returns for these two points (see above)."
+        )
     assert_equal(
-        model.predict(np.array([[1.0], [1.0000001]])),
+        pred,
         np.array([0, 1]),
         name="predict at and just above the threshold 1.0 (trained on x=[0, 2], y=[0, 1])",
         hint="A sample with x <= threshold goes left (to the side of the smaller values).",
@@ -454,3 +549,17 @@ def test_estimator_contract(sub: Any, rng: np.random.Generator) -> None:
         sub.DecisionTreeClassifier(max_depth=0).fit(X, y)
     with expect_raises("ValueError", name="fit with min_samples_split=1", hint="min_samples_split must be >= 2."):
         sub.DecisionTreeClassifier(min_samples_split=1).fit(X, y)
+    with expect_raises(
+        "ValueError", name="fit with criterion='log_loss'", hint="criterion must be 'gini' or 'entropy'."
+    ):
+        sub.DecisionTreeClassifier(criterion="log_loss").fit(X, y)
+    with expect_raises(
+        "ValueError", name="best_split with criterion='log_loss'", hint="criterion must be 'gini' or 'entropy'."
+    ):
+        sub.best_split(X, y, criterion="log_loss")
+    with expect_raises(
+        "ValueError",
+        name="predict with 5 columns on a tree fitted on 4",
+        hint="predict raises ValueError when X does not have n_features_in_ columns.",
+    ):
+        model.predict(np.hstack([X, X[:, :1]]))

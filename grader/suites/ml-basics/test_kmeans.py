@@ -97,7 +97,7 @@ def _fit(sub: Any, X: np.ndarray, k: int, **params: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------- tests
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_fit_from_given_centres_matches_lloyd(sub: Any, rng: np.random.Generator) -> None:
     X = _blobs(rng, [(0, 0), (4, 0), (2, 3), (6, 4)], [40, 30, 30, 20], std=1.0)
     init = X[rng.choice(len(X), 4, replace=False)] + 0.1  # overlapping clusters: several iterations
@@ -356,6 +356,66 @@ def test_kmeanspp_spreads_its_seeds(sub: Any, rng: np.random.Generator) -> None:
         )
 
 
+def _pinned_seeds(X: np.ndarray, k: int, init: str, random_state: int) -> np.ndarray:
+    """The initial centres the docstring pins, replaying its generator calls in order."""
+    rng = np.random.default_rng(random_state)
+    n = len(X)
+    if init == "random":
+        return X[rng.choice(n, k, replace=False)].copy()
+    centers = [X[rng.integers(n)]]
+    d2 = ((X - centers[0]) ** 2).sum(axis=1)
+    for _ in range(1, k):
+        centers.append(X[rng.choice(n, p=d2 / d2.sum())])
+        d2 = np.minimum(d2, ((X - centers[-1]) ** 2).sum(axis=1))
+    return np.array(centers)
+
+
+@pytest.mark.points(1)
+def test_seeding_replays_the_pinned_draws(sub: Any, rng: np.random.Generator) -> None:
+    # overlapping blobs and one Lloyd iteration: the result shows exactly which rows were drawn as seeds
+    X = _blobs(rng, [(0, 0), (3, 0), (0, 3), (3, 3)], [30, 30, 30, 30], std=1.2)
+    recipes = {
+        "random": "'random': X[rng.choice(n_samples, n_clusters, replace=False)], with "
+        "rng = np.random.default_rng(random_state) created at the start of fit.",
+        "k-means++": "k-means++: the first centre is X[rng.integers(n_samples)], each next one "
+        "X[rng.choice(n_samples, p=d2 / d2.sum())] (d2: squared distance to the nearest centre so far), all from "
+        "rng = np.random.default_rng(random_state) created at the start of fit; draw nothing else from it.",
+    }
+    if not np.allclose(
+        _fit(sub, X, 4, init=_pinned_seeds(X, 4, "random", 0))["centers"],
+        _lloyd(X, _pinned_seeds(X, 4, "random", 0))["centers"],
+        rtol=1e-9,
+        atol=1e-12,
+    ):
+        fail(
+            "Started from given centres, your fit already differs from Lloyd's algorithm, so the seeding cannot be "
+            "checked; this follows from the problem the test on given centres reports above."
+        )
+    for init, recipe in recipes.items():
+        for random_state in (3, 11):
+            expected = _lloyd(X, _pinned_seeds(X, 4, init, random_state), max_iter=1)["centers"]
+            model = sub.KMeans(n_clusters=4, init=init, max_iter=1, random_state=random_state)
+            got = _fitted(model.fit(X), len(X), 4, 2)
+            assert_close(
+                got["centers"],
+                expected,
+                rtol=1e-9,
+                atol=1e-12,
+                name=f"cluster_centers_ after one iteration from init={init!r}, random_state={random_state}",
+                hint=recipe,
+            )
+            again = _fitted(model.fit(X), len(X), 4, 2)
+            assert_close(
+                again["centers"],
+                expected,
+                rtol=1e-9,
+                atol=1e-12,
+                name=f"cluster_centers_ of a second fit of the same model (init={init!r})",
+                hint="Create rng = np.random.default_rng(random_state) afresh at the start of EVERY fit call, so "
+                "that fitting twice gives the same result.",
+            )
+
+
 @pytest.mark.points(1)
 def test_predict_matches_labels_and_inputs_are_untouched(sub: Any, rng: np.random.Generator) -> None:
     X = _blobs(rng, [(0, 0), (4, 1), (1, 4)], [20, 20, 20], std=1.0)
@@ -394,3 +454,10 @@ def test_predict_matches_labels_and_inputs_are_untouched(sub: Any, rng: np.rando
         hint="Check for cluster_centers_ in predict and raise RuntimeError if fit has not run.",
     ):
         sub.KMeans(n_clusters=3).predict(X)
+    for params, what, why in (
+        ({"n_clusters": 61}, "n_clusters=61 for 60 samples", "n_clusters must be between 1 and n_samples."),
+        ({"n_clusters": 3, "init": "kmeans++"}, "init='kmeans++' (a misspelt name)", "Any other init string raises."),
+        ({"n_clusters": 3, "init": init[:2]}, "an init array of shape (2, 2) for 3 clusters", "init's shape."),
+    ):
+        with expect_raises("ValueError", name=f"fit with {what}", hint="Raise ValueError: " + why):
+            sub.KMeans(**params).fit(X)

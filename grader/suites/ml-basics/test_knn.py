@@ -99,6 +99,23 @@ def _neighbours(model: Any, X: np.ndarray, k: int, what: str) -> tuple[np.ndarra
     return dist, idx
 
 
+def _neighbours_follow(model: Any, train: np.ndarray, X: np.ndarray, k: int, what: str, rtol: float = 1e-7) -> None:
+    """`what` is wrong: if the model's own kneighbors already disagrees on X, say that it follows from it."""
+    __tracebackhide__ = True
+    got = model.kneighbors(X)
+    ref_d, ref_i = _ref_kneighbors(train, X, k)
+    ok = isinstance(got, tuple | list) and len(got) == 2
+    if ok:
+        d, i = (np.asarray(a) for a in got)
+        ok = d.shape == ref_d.shape and i.shape == ref_i.shape
+        ok = ok and bool(np.allclose(d, ref_d, rtol=rtol, atol=1e-6)) and bool(np.array_equal(i, ref_i))
+    if not ok:
+        fail(
+            f"{what}; this follows from `kneighbors`, which already returns the wrong neighbours for these "
+            "queries (see its tests above). Fix kneighbors first."
+        )
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -151,7 +168,18 @@ def test_distance_ties_go_to_the_lower_training_index(sub: Any, rng: np.random.G
 def test_a_training_point_is_its_own_nearest_neighbour(sub: Any, rng: np.random.Generator) -> None:
     # far from the origin, ||a||^2 - 2 a.b + ||b||^2 rounds to small negative numbers when a == b
     train = rng.normal(10.0, 1.0, size=(60, 4))
-    dist, idx = _neighbours(sub.KNNClassifier(k=2).fit(train, np.arange(60) % 2), train, 2, "queries = training set")
+    model = sub.KNNClassifier(k=2).fit(train, np.arange(60) % 2)
+    dist, idx = _neighbours(model, train, 2, "queries = training set")
+    if not np.isnan(dist).any() and not (dist < 0).any():
+        near = rng.normal(size=(20, 4))
+        if not np.allclose(dist[:, 0], 0.0, atol=1e-5) or not np.array_equal(idx[:, 0], np.arange(60)):
+            _neighbours_follow(
+                sub.KNNClassifier(k=2).fit(near, np.arange(20) % 2),
+                near,
+                near[:5] + 0.1,
+                2,
+                "The nearest neighbour of a training point is not itself",
+            )
     if np.isnan(dist).any():
         fail(
             f"`kneighbors` returned NaN distances for {int(np.isnan(dist[:, 0]).sum())} of 60 queries that are "
@@ -210,6 +238,8 @@ def test_predict_matches_sklearn_with_arbitrary_labels(sub: Any, rng: np.random.
                 hint=_VOTE,
             )
         expected = KNeighborsClassifier(n_neighbors=k, algorithm="brute").fit(train, y).predict(X)
+        if not np.array_equal(pred, expected):
+            _neighbours_follow(sub.KNNClassifier(k=k).fit(train, y), train, X, k, f"`predict` (k={k}) is wrong")
         assert_equal(pred, expected, name=f"predict (k={k}, labels {labels.tolist()})", hint=_VOTE)
     own = sub.KNNClassifier(k=1).fit(train, y).predict(train)
     assert_equal(own, y, name="predict(training set) with k=1", hint="With k=1 each training point is its own vote.")
@@ -231,8 +261,11 @@ def test_vote_ties_go_to_the_smaller_label(sub: Any, rng: np.random.Generator) -
     grid = rng.integers(0, 4, size=(40, 2)).astype(np.float64)
     y = rng.choice(np.array([2, 5, 8]), size=40)
     X = rng.integers(0, 4, size=(30, 2)) + 0.5
+    pred = sub.KNNClassifier(k=4).fit(grid, y).predict(X)
+    if not np.array_equal(pred, _ref_predict(grid, y, X, 4)):
+        _neighbours_follow(sub.KNNClassifier(k=4).fit(grid, y), grid, X, 4, "`predict` with k=4 on a grid is wrong")
     assert_equal(
-        sub.KNNClassifier(k=4).fit(grid, y).predict(X),
+        pred,
         _ref_predict(grid, y, X, 4),
         name="predict with k=4 on an integer grid (ties in distance and in votes)",
         hint=_VOTE + " " + _DIST_TIES,
@@ -262,3 +295,9 @@ def test_fit_contract_and_input_validation(sub: Any, rng: np.random.Generator) -
         sub.KNNClassifier(k=11).fit(train, y)
     with expect_raises("ValueError", name="fit with k=0", hint="Raise ValueError unless 1 <= k <= n_samples."):
         sub.KNNClassifier(k=0).fit(train, y)
+    with expect_raises(
+        "ValueError",
+        name="kneighbors of queries with 3 columns (trained on 2)",
+        hint="kneighbors raises ValueError when X does not have the training set's number of columns.",
+    ):
+        model.kneighbors(rng.normal(size=(4, 3)))

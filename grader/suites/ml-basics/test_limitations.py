@@ -177,6 +177,12 @@ def test_a_structure_aware_method_recovers_them(sub: Any) -> None:
     labels = np.asarray(sub.eval(_REFIT_LABELS)(model, X))
     ari = float(adjusted_rand_score(y, labels))
     if ari <= 0.9:
+        k = len(np.unique(y))
+        if float(adjusted_rand_score(y, np.asarray(sub.eval(_KMEANS_LABELS)(X, k)))) >= 0.5:
+            fail(
+                f"A fresh clone of your structured_model reaches ARI {ari:.3f} on X_nonconvex; this follows from "
+                "X_nonconvex, on which k-means does not fail (see the test above): fix the data first."
+            )
         fail(
             f"A fresh clone of your structured_model ({model.type_name}) reaches ARI {ari:.3f} on X_nonconvex; "
             "above 0.9 is required.",
@@ -286,6 +292,15 @@ def test_distance_ratio_tends_to_one(sub: Any) -> None:
         X, queries = r.uniform(size=(500, d)), r.uniform(size=(20, d))
         dist = np.sqrt(((X[None, :, :] - queries[:, None, :]) ** 2).sum(axis=2))
         expected.append(float((dist.min(axis=1) / dist.max(axis=1)).mean()))
+    if not np.allclose(ratios, expected, rtol=1e-9, atol=1e-12):
+        Xs, q = np.array([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]]), np.array([0.0, 0.0]) + 1.0
+        mine = float(np.asarray(sub.nearest_farthest_ratio(Xs, q), dtype=float))
+        dq = np.sqrt(((Xs - q) ** 2).sum(axis=1))
+        if not np.isclose(mine, dq.min() / dq.max(), rtol=1e-9):
+            fail(
+                "`distance_ratios` differs from the pinned simulation; this follows from nearest_farthest_ratio, "
+                "which is already wrong (see the test above)."
+            )
     assert_close(
         ratios,
         np.array(expected),
@@ -348,6 +363,14 @@ def test_weights_diverge_only_without_regularisation(sub: Any) -> None:
     hint = "norms_separable = logistic_weight_norms(X_sep, y_sep, 2000); norms_regularised adds alpha=0.01."
     for name, expected in (("norms_separable", free), ("norms_regularised", penalised)):
         got = _array(getattr(sub, name), name, 1)
+        if got.shape == expected.shape and not np.allclose(got, expected, rtol=1e-6, atol=1e-9):
+            alpha = 0.0 if name == "norms_separable" else 0.01
+            mine = np.asarray(sub.logistic_weight_norms(X, y, 50, learning_rate=0.5, alpha=alpha), dtype=float)
+            if mine.shape != (50,) or not np.allclose(mine, _norms(X, y, 50, 0.5, alpha), rtol=1e-6, atol=1e-9):
+                fail(
+                    f"`{name}` differs from the recomputed norms; this follows from `logistic_weight_norms`, which "
+                    "does not follow the pinned gradient descent (see the test above)."
+                )
         if got.shape != (2000,):
             fail(f"`{name}` has {got.shape[0]} values, expected 2000 (one per step).", hint=hint)
         assert_close(got, expected, rtol=1e-6, atol=1e-9, name=f"{name} (recomputed on X_sep, y_sep)", hint=hint)

@@ -113,6 +113,8 @@ def _check_fit(
     coef, intercept = _fitted(model, X.shape[1])
     if not (np.isfinite(coef).all() and np.isfinite(intercept)):
         fail(f"{what}: `coef_` or `intercept_` contains NaN or inf.", hint=hint)
+    if intercept == 0.0 and abs(expected[1]) > 1e-6:
+        fail(f"{what}: `intercept_` is 0, expected {expected[1]:.6g}.", hint=_INTERCEPT_HINT)
     assert_close(coef, expected[0], rtol=rtol, atol=atol, name=f"coef_ ({what})", hint=hint)
     assert_close(intercept, expected[1], rtol=rtol, atol=atol, name=f"intercept_ ({what})", hint=hint)
 
@@ -327,6 +329,8 @@ def test_input_validation(sub: Any, rng: np.random.Generator) -> None:
         hint="Raise ValueError for a method other than 'normal' or 'gd'.",
     ):
         sub.LinearRegression(method="sgd").fit(X, y)
+    with expect_raises("ValueError", name="fit with alpha=-1", hint="Raise ValueError for a negative alpha."):
+        sub.LinearRegression(alpha=-1.0).fit(X, y)
 
 
 @pytest.mark.points(1)

@@ -254,8 +254,34 @@ def test_gradient_descent_follows_the_pinned_update(sub: Any, rng: np.random.Gen
                     f"After fit ({what}) your intercept_ is that of GD with a penalised intercept.",
                     hint="alpha penalises coef_ only: grad_b = mean(p - y), with no 2 * alpha * b term.",
                 )
+        if not (np.allclose(coef, exp_w, rtol=1e-9, atol=1e-12) and np.isclose(intercept, exp_b, rtol=1e-9)):
+            _gradient_follows(sub, X, y, alpha, f"After fit ({what}) your weights are not those of the pinned GD")
         assert_close(coef, exp_w, rtol=1e-9, atol=1e-12, name=f"coef_ ({what})", hint=_GD)
         assert_close(intercept, exp_b, rtol=1e-9, atol=1e-12, name=f"intercept_ ({what})", hint=_GD)
+
+
+def _gradient_follows(sub: Any, X: np.ndarray, y: np.ndarray, alpha: float, what: str) -> None:
+    """`what` is wrong: if loss_and_gradient is already wrong on this data, say that it follows from it."""
+    __tracebackhide__ = True
+    w, b = np.linspace(-0.5, 0.5, X.shape[1]), 0.5
+    got = sub.loss_and_gradient(w, b, X, y, alpha)
+    ref_w, ref_b = _ref_grad(w, b, X, y, alpha)
+    if (
+        not isinstance(got, tuple | list)
+        or len(got) != 3
+        or not np.allclose(np.asarray(got[1], dtype=float), ref_w, rtol=1e-9, atol=1e-12)
+        or not np.isclose(float(got[2]), ref_b, rtol=1e-9, atol=1e-12)
+    ):
+        fail(f"{what}; this follows from `loss_and_gradient`, whose gradient is wrong (see its test above).")
+
+
+def _gd_follows(sub: Any, X: np.ndarray, y: np.ndarray, alpha: float, lr: float, what: str) -> None:
+    """`what` is wrong: if a few steps of fit already leave the pinned GD, say that it follows from that."""
+    __tracebackhide__ = True
+    coef, intercept = _fitted(sub.LogisticRegression(learning_rate=lr, n_iters=3, alpha=alpha).fit(X, y), X.shape[1])
+    exp_w, exp_b = _ref_gd(X, y, lr, 3, alpha)
+    if not (np.allclose(coef, exp_w, rtol=1e-9, atol=1e-12) and np.isclose(intercept, exp_b, rtol=1e-9, atol=1e-12)):
+        fail(f"{what}; this follows from `fit`, which does not follow the pinned GD update (see the test above).")
 
 
 @pytest.mark.points(2)
@@ -275,6 +301,8 @@ def test_probabilities_match_sklearn(sub: Any, rng: np.random.Generator) -> None
                 "Your predict_proba has its two columns swapped.",
                 hint="Column 0 is P(y = 0) = 1 - p and column 1 is P(y = 1) = p, in the order of the labels.",
             )
+        if not np.allclose(proba, sk, rtol=0, atol=1e-3):
+            _gd_follows(sub, X, y, alpha, 1.0, f"predict_proba with alpha={alpha} differs from sklearn's")
         penalty = "C=np.inf (no penalty)" if alpha == 0 else f"C=1/(2 * alpha * n_samples) = {1 / (2 * alpha * n):.4g}"
         assert_close(
             proba,

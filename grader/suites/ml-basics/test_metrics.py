@@ -289,9 +289,15 @@ def test_roc_curve_matches_sklearn(sub: Any, rng: np.random.Generator) -> None:
     assert_close(thr, e_thr, rtol=1e-12, name="thresholds", hint=hint)
     assert_close(fpr, e_fpr, rtol=1e-12, atol=1e-12, name="fpr", hint=hint)
     assert_close(tpr, e_tpr, rtol=1e-12, atol=1e-12, name="tpr", hint=hint)
+    mine = _auc(sub, y, s, "the curve's scores")
+    if not np.isclose(mine, skm.roc_auc_score(y, s), rtol=1e-12):
+        fail(
+            f"The area under your roc_curve is right, but your roc_auc_score on the same scores is {mine:.6f}; this "
+            "follows from the roc_auc_score problem reported above."
+        )
     assert_close(
         np.trapezoid(tpr, fpr),
-        _auc(sub, y, s, "the curve's scores"),
+        mine,
         rtol=1e-12,
         name="the trapezoidal area under your roc_curve vs your roc_auc_score",
         hint=_HALF,

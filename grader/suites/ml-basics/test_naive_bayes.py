@@ -51,6 +51,23 @@ def _array(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
     return value
 
 
+def _follows(model: Any, sk: Any, what: str, X_ordinary: np.ndarray | None = None) -> None:
+    """`what` is wrong: if the fitted attributes, or the probabilities of ordinary samples, are already wrong,
+    say that it follows from that."""
+    __tracebackhide__ = True
+    for name in ("class_prior_", "theta_", "var_"):
+        mine, ref = getattr(model, name), getattr(sk, name)
+        if not isinstance(mine, np.ndarray) or mine.shape != ref.shape or not np.allclose(mine, ref, rtol=1e-6):
+            fail(f"{what}; this follows from `{name}`, which is already wrong (see the tests of the fit above).")
+    if X_ordinary is not None:
+        proba = model.predict_proba(X_ordinary)
+        if not isinstance(proba, np.ndarray) or not np.allclose(proba, sk.predict_proba(X_ordinary), atol=1e-6):
+            fail(
+                f"{what}; this follows from `predict_proba`, which is already wrong on ordinary samples (see "
+                "test_probabilities_match_sklearn)."
+            )
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -119,6 +136,19 @@ def test_a_constant_feature_is_smoothed(sub: Any, rng: np.random.Generator) -> N
             hint="Its variance is 0: var_ must include epsilon_ = var_smoothing * np.var(X, axis=0).max(), "
             "added to every entry, so no variance is ever 0.",
         )
+    if not np.allclose(proba, sk.predict_proba(X_new), rtol=1e-6, atol=1e-9):
+        X_plain, y_plain = _data(np.random.default_rng(7), 60)
+        _follows(
+            model,
+            sk,
+            "predict_proba with a feature constant within a class is wrong",
+        )
+        _follows(
+            sub.GaussianNB().fit(X_plain, y_plain),
+            SkGaussianNB().fit(X_plain, y_plain),
+            "predict_proba with a feature constant within a class is wrong",
+            X_plain[:10],
+        )
     assert_close(
         proba,
         sk.predict_proba(X_new),
@@ -139,6 +169,7 @@ def test_probabilities_match_sklearn(sub: Any, rng: np.random.Generator) -> None
     log_proba = _array(model.predict_log_proba(X_new), (25, 3), "predict_log_proba")
     expected = sk.predict_proba(X_new)
     if not np.allclose(proba, expected, atol=1e-6):
+        _follows(model, sk, "predict_proba differs from sklearn's")
         flat = SkGaussianNB(priors=np.full(3, 1 / 3)).fit(X, y).predict_proba(X_new)
         if np.allclose(proba, flat, atol=1e-6):
             fail(
@@ -163,6 +194,13 @@ def test_far_samples_do_not_underflow(sub: Any, rng: np.random.Generator) -> Non
     # hundreds of standard deviations away: every exp(jll) underflows to 0
     X_far = np.array([[300.0, -3000.0, 30.0], [-500.0, 5000.0, -50.0], [1e3, 1e4, 1e2]])
     proba = _array(model.predict_proba(X_far), (3, 3), "predict_proba on far samples")
+    log_far = model.predict_log_proba(X_far)
+    if not (
+        np.allclose(proba, sk.predict_proba(X_far), rtol=1e-6, atol=1e-9)
+        and isinstance(log_far, np.ndarray)
+        and np.allclose(log_far, sk.predict_log_proba(X_far), rtol=1e-7)
+    ):
+        _follows(model, sk, "predict_proba on far samples is wrong", X[:10])
     if np.isnan(proba).any():
         fail("`predict_proba` returned NaN for samples far from every class.", hint=_LOGSUMEXP)
     log_proba = _array(model.predict_log_proba(X_far), (3, 3), "predict_log_proba on far samples")
@@ -180,14 +218,18 @@ def test_far_samples_do_not_underflow(sub: Any, rng: np.random.Generator) -> Non
 def test_predict_returns_labels_and_breaks_ties_to_the_smaller(sub: Any, rng: np.random.Generator) -> None:
     X, y = _data(rng)
     X_new = rng.normal(0, 3, size=(30, 3)) * np.array([1, 10, 0.1])
-    pred = sub.GaussianNB().fit(X, y).predict(X_new)
+    model = sub.GaussianNB().fit(X, y)
+    pred = model.predict(X_new)
     if isinstance(pred, np.ndarray) and set(pred.tolist()) <= {0, 1, 2}:
         fail(
             f"With labels {_LABELS.tolist()}, `predict` returned {sorted(set(pred.tolist()))}: positions in "
             "classes_, not labels.",
             hint="Return classes_[np.argmax(jll, axis=1)].",
         )
-    assert_equal(pred, SkGaussianNB().fit(X, y).predict(X_new), name="predict", hint="The class with the largest jll.")
+    sk = SkGaussianNB().fit(X, y)
+    if not np.array_equal(pred, sk.predict(X_new)):
+        _follows(model, sk, "predict differs from sklearn's", X_new)
+    assert_equal(pred, sk.predict(X_new), name="predict", hint="The class with the largest jll.")
     # two mirror-image classes with equal priors and variances: x = 0 is exactly halfway
     X_tie = np.array([[-1.0], [-3.0], [1.0], [3.0]])
     y_tie = np.array([7, 7, 3, 3])

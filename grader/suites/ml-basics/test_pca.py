@@ -79,6 +79,18 @@ def _fit(sub: Any, X: np.ndarray, k: int) -> Any:
     return sub.PCA(n_components=k).fit(X)
 
 
+def _components_follow(sub: Any, what: str) -> None:
+    """`what` is wrong: if the principal axes of ordinary data are already wrong (sign aside), say it follows."""
+    __tracebackhide__ = True
+    X = _data(np.random.default_rng(5), n=40)
+    comps = _fit(sub, X, 3).components_
+    if not isinstance(comps, np.ndarray) or not _same_rows_up_to_sign(comps, _reference(X, 3).components_):
+        fail(
+            f"{what}; this follows from `components_`, which are already not the principal axes of ordinary data "
+            "(see test_components_match_sklearn)."
+        )
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -133,6 +145,8 @@ def test_explained_variance_matches_sklearn(sub: Any, rng: np.random.Generator) 
             fail(f"explained_variance_ (n_components={k}) is divided by n_samples = {n}.", hint=_DDOF)
         if k < p and np.allclose(ev, _reference(X, p).explained_variance_[::-1][:k], rtol=1e-7):
             fail(f"explained_variance_ (n_components={k}) is in increasing order.", hint=_ORDER)
+        if not np.allclose(ev, ref.explained_variance_, rtol=1e-8):
+            _components_follow(sub, f"explained_variance_ (n_components={k}) is wrong")
         assert_close(ev, ref.explained_variance_, rtol=1e-8, name=f"explained_variance_ (n_components={k})", hint=_DDOF)
         ratio = _array(model.explained_variance_ratio_, f"explained_variance_ratio_ (n_components={k})", (k,))
         if k < p and np.isclose(ratio.sum(), 1.0):
@@ -245,6 +259,10 @@ def test_mean_and_wide_data(sub: Any, rng: np.random.Generator) -> None:
     ref = _reference(W, 4)
     model = _fit(sub, W, 4)
     comps = _array(model.components_, "components_ (6 samples, 10 features)", (4, 10))
+    if not np.allclose(comps, ref.components_, rtol=1e-6, atol=1e-8):
+        if _same_rows_up_to_sign(comps, ref.components_):
+            fail("components_ with 6 samples and 10 features have the wrong signs.", hint=_SIGN)
+        _components_follow(sub, "components_ with 6 samples and 10 features are wrong")
     assert_close(
         comps,
         ref.components_,
@@ -269,6 +287,8 @@ def test_one_component_of_correlated_data(sub: Any, rng: np.random.Generator) ->
     X = np.column_stack([3.0 * t, -4.0 * t]) + 0.01 * rng.normal(size=(200, 2)) + np.array([100.0, -50.0])
     model = _fit(sub, X, 1)
     comps = _array(model.components_, "components_", (1, 2))
+    if not np.allclose(comps[0], [-0.6, 0.8], rtol=0, atol=1e-3) and not np.allclose(comps[0], [0.6, -0.8], atol=1e-3):
+        _components_follow(sub, "The first component of points along a line is wrong")
     assert_close(
         comps[0],
         np.array([-0.6, 0.8]),

@@ -45,6 +45,7 @@ def _ref_fit(
     strict: bool = False,
     targets_01: bool = False,
     frozen: bool = False,
+    every: bool = False,
 ) -> dict[str, Any]:
     """The pinned rule; the keyword-only switches build the classic wrong variants for diagnosis."""
     t = y.astype(np.float64) if targets_01 else 2.0 * y - 1.0
@@ -56,7 +57,7 @@ def _ref_fit(
         w0, b0, mistakes = w, b, 0
         for i in order:
             score = X[i] @ w0 + b0 if frozen else X[i] @ w + b
-            if (t[i] * score < 0) if strict else (t[i] * score <= 0):
+            if every or ((t[i] * score < 0) if strict else (t[i] * score <= 0)):
                 w, b, mistakes = w + lr * t[i] * X[i], b + lr * t[i], mistakes + 1
         n_updates += mistakes
         if mistakes == 0:
@@ -121,12 +122,46 @@ def _diagnose(got: dict[str, Any], X: np.ndarray, y: np.ndarray, what: str, **pa
             "class 0 never move w.",
             hint="Labels are 0/1 outside but the rule needs signed targets: t = 2 * y - 1, which is -1 or +1.",
         )
-    if close(_ref_fit(X, y, **params, frozen=True)):
+    if close(_ref_fit(X, y, **params, every=True)):
+        fail(
+            f"After fit ({what}) your weights are those of a rule that updates on every sample.",
+            hint="Update only on a mistake, when t * (X[i] @ w + b) <= 0; a correctly classified sample changes "
+            "nothing.",
+        )
+    if params.get("n_epochs", 100) > 1 and close(_ref_fit(X, y, **params, frozen=True)):
         fail(
             f"After fit ({what}) your weights are those of a rule that checks every sample of an epoch against "
             "the w and b from the start of the epoch.",
             hint="The perceptron is online: after each mistake, update w and b at once, and check the next "
             "sample with the updated values.",
+        )
+
+
+def _rule_follows(sub: Any, what: str) -> None:
+    """`what` is wrong: if fit already breaks the pinned rule on a small fixed data set, say that it follows."""
+    __tracebackhide__ = True
+    X, y = _int_data(np.random.default_rng(2024), 16)
+    got = _fitted(sub.Perceptron(learning_rate=0.5, n_epochs=3).fit(X, y), 2)
+    exp = _ref_fit(X, y, 0.5, 3)
+    if not (
+        np.allclose(got["coef"], exp["coef"], rtol=1e-12, atol=1e-12)
+        and np.isclose(got["intercept"], exp["intercept"], rtol=1e-12, atol=1e-12)
+        and got["n_updates"] == exp["n_updates"]
+    ):
+        fail(
+            f"{what}; this follows from `fit`, which does not follow the pinned perceptron rule (see the first "
+            "test above). Fix that first."
+        )
+
+
+def _predict_follows(model: Any, X: np.ndarray, pred: np.ndarray, what: str) -> None:
+    """`what` is wrong: if predict disagrees with the model's own coef_ and intercept_, say that it follows."""
+    __tracebackhide__ = True
+    own = (X @ np.asarray(model.coef_, dtype=float) + float(model.intercept_) > 0).astype(np.int64)
+    if not np.array_equal(pred, own):
+        fail(
+            f"{what}; this follows from `predict`, which does not return (X @ coef_ + intercept_ > 0) as 0/1 "
+            "(see the last test)."
         )
 
 
@@ -136,7 +171,7 @@ def _diagnose(got: dict[str, Any], X: np.ndarray, y: np.ndarray, what: str, **pa
 @pytest.mark.points(2)
 def test_first_epochs_follow_the_pinned_rule(sub: Any, rng: np.random.Generator) -> None:
     X, y = _int_data(rng, 16)  # noisy labels: usually not separable
-    for lr, n_epochs in ((1.0, 1), (0.5, 3)):
+    for lr, n_epochs in ((0.5, 3), (1.0, 1)):
         what = f"learning_rate={lr}, n_epochs={n_epochs}"
         got = _fitted(sub.Perceptron(learning_rate=lr, n_epochs=n_epochs).fit(X, y), 2)
         _diagnose(got, X, y, what, lr=lr, n_epochs=n_epochs)
@@ -168,6 +203,11 @@ def test_matches_sklearn_perceptron(sub: Any, rng: np.random.Generator) -> None:
             warnings.simplefilter("ignore", ConvergenceWarning)
             sk = SkPerceptron(eta0=lr, shuffle=False, tol=None, max_iter=20).fit(X, y)
         got = _fitted(sub.Perceptron(learning_rate=lr, n_epochs=20).fit(X, y), 3)
+        if not (
+            np.allclose(got["coef"], sk.coef_[0], rtol=1e-9, atol=1e-12)
+            and np.isclose(got["intercept"], sk.intercept_[0], rtol=1e-9, atol=1e-12)
+        ):
+            _rule_follows(sub, f"Your weights (learning_rate={lr}) differ from sklearn's")
         hint = (
             "With shuffle=False the rule is exactly sklearn's Perceptron(eta0=learning_rate, shuffle=False). " + _RULE
         )
@@ -191,6 +231,9 @@ def test_zero_training_errors_on_separable_data(sub: Any, rng: np.random.Generat
     if not isinstance(pred, np.ndarray) or pred.shape != (100,):
         fail(f"`predict` should return an ndarray of shape (100,), got {pred!r}.")
     errors = int((pred != y).sum())
+    if errors or got["n_iter"] >= 500:
+        _rule_follows(sub, "On separable data your perceptron does not reach 0 training errors and stop")
+        _predict_follows(model, X, pred, "On separable data `predict` gets training points wrong")
     if errors:
         hint = _RULE
         if got["intercept"] == 0.0:
@@ -214,13 +257,15 @@ def test_zero_training_errors_on_separable_data(sub: Any, rng: np.random.Generat
 def test_number_of_updates_is_bounded(sub: Any, rng: np.random.Generator) -> None:
     X, y, bound = _separable(rng, 80, margin=0.4)
     got = _fitted(sub.Perceptron(n_epochs=300).fit(X, y), 2)
+    exp = _ref_fit(X, y, 1.0, 300)
+    if got["n_updates"] != exp["n_updates"]:
+        _rule_follows(sub, f"n_updates_ on separable data is {got['n_updates']}, expected {exp['n_updates']}")
     if not 1 <= got["n_updates"] <= bound:
         fail(
             f"On separable data with margin gamma and radius R, the perceptron makes at most (R / gamma)^2 = "
             f"{bound:.0f} updates (Novikoff), but n_updates_ is {got['n_updates']}.",
             hint="Update only on a mistake, when t * (X[i] @ w + b) <= 0, and count only those updates in n_updates_.",
         )
-    exp = _ref_fit(X, y, 1.0, 300)
     assert_equal(got["n_updates"], exp["n_updates"], name="n_updates_ on separable data", hint=_RULE)
 
 
@@ -230,6 +275,8 @@ def test_stops_after_the_first_epoch_without_a_mistake(sub: Any) -> None:
     X = np.array([[1.0], [2.0], [-1.0], [-2.0]])
     y = np.array([1, 1, 0, 0])
     got = _fitted(sub.Perceptron(n_epochs=50).fit(X, y), 1)
+    if (got["n_iter"], got["n_updates"], float(got["coef"][0]), got["intercept"]) != (2, 2, 2.0, 0.0):
+        _rule_follows(sub, "On X = [[1], [2], [-1], [-2]], y = [1, 1, 0, 0] your fit is wrong")
     _diagnose(got, X, y, "X = [[1], [2], [-1], [-2]], y = [1, 1, 0, 0]", n_epochs=50)
     if got["n_iter"] == 50:
         fail(
@@ -252,6 +299,8 @@ def test_shuffle_uses_a_fresh_seeded_generator(sub: Any, rng: np.random.Generato
     for seed in (0, 7):
         got = _fitted(sub.Perceptron(n_epochs=4, shuffle=True, random_state=seed).fit(X, y), 2)
         exp = _ref_fit(X, y, 1.0, 4, shuffle=True, random_state=seed)
+        if not np.allclose(got["coef"], exp["coef"], rtol=1e-12) or not np.isclose(got["intercept"], exp["intercept"]):
+            _rule_follows(sub, f"With shuffle=True, random_state={seed} your weights are wrong")
         again = _fitted(sub.Perceptron(n_epochs=4, shuffle=True, random_state=seed).fit(X, y), 2)
         assert_equal(again["coef"], got["coef"], name=f"coef_ of a second fit with random_state={seed}", hint=hint)
         assert_close(got["coef"], exp["coef"], rtol=1e-12, name=f"coef_ (shuffle=True, random_state={seed})", hint=hint)
@@ -272,6 +321,15 @@ def test_fit_contract_predict_and_validation(sub: Any, rng: np.random.Generator)
     # fitted to w = [2], b = 0 (see the test above): x = 0 scores exactly 0 and is class 0
     line = sub.Perceptron().fit(np.array([[1.0], [2.0], [-1.0], [-2.0]]), np.array([1, 1, 0, 0]))
     pred = line.predict(np.array([[-3.0], [-0.5], [0.0], [0.5], [3.0]]))
+    fitted = _fitted(line, 1)
+    if (float(fitted["coef"][0]), fitted["intercept"]) != (2.0, 0.0) and not (
+        isinstance(pred, np.ndarray) and (pred == -1).any()
+    ):
+        fail(
+            "`predict` cannot be checked at a score of exactly 0: fit on x = [1, 2, -1, -2], y = [1, 1, 0, 0] should "
+            f"give w = [2], b = 0, but gave w = {fitted['coef'].tolist()}, b = {fitted['intercept']}; this follows "
+            "from the fit problem reported above."
+        )
     if isinstance(pred, np.ndarray) and (pred == -1).any():
         fail(f"`predict` returned {pred.tolist()}: labels are 0 and 1, not -1 and +1.", hint="Return 0 or 1.")
     if not isinstance(pred, np.ndarray) or pred.dtype != np.int64:

@@ -165,7 +165,12 @@ def _check_gradient(
 ) -> None:
     """Relative error below 1e-7; a forward difference of `local_f` at `x` is recognised and named."""
     __tracebackhide__ = True
-    got = _check_array(value, expected.shape, name, shape_hint or hint)
+    got = _check_array(
+        value,
+        expected.shape,
+        name,
+        shape_hint or "The gradient has the shape of x: fill np.zeros_like of the float64 copy, never a flat array.",
+    )
     err = _rel_err(got, expected)
     if err < 1e-7:
         return
@@ -402,6 +407,12 @@ def test_gradient_descent_returns_the_trajectory(sub: Any, rng: np.random.Genera
         name="your caller's x0 after gradient_descent",
         hint="Never update x0 in place: start from a float64 copy.",
     )
+    with expect_raises("ValueError", name="gradient_descent with n_steps=-1", hint="Raise ValueError for n_steps < 0."):
+        sub.gradient_descent(grad, x0, lr, -1)
+    with expect_raises(
+        "ValueError", name="gradient_descent with a 2-D x0", hint="x0 must be 1-D: raise ValueError otherwise."
+    ):
+        sub.gradient_descent(grad, x0[None, :], lr, 3)
 
 
 # ---------------------------------------------------------------- chain rule
@@ -443,3 +454,24 @@ def test_chain_rule_grad_combines_the_two_derivatives(sub: Any, rng: np.random.G
         sub.chain_rule_grad(k.grad_f, k.g, k.jac_g, x), (3,), "chain_rule_grad for g: R^3 -> R^2", transpose
     )
     assert_close(got, Jg.T @ gf, rtol=1e-10, atol=1e-12, name="chain_rule_grad for g: R^3 -> R^2", hint=transpose)
+
+    # a g that bends fast: a finite-difference estimate of J_g is off by far more than the tolerance
+    x = rng.uniform(-1, 1, size=2)
+    g_fast = sub.eval("lambda x: __import__('numpy').array([__import__('numpy').sin(60 * x[0]) * x[1], x[0] * x[1]])")
+    jac_fast = sub.eval(
+        "lambda x: __import__('numpy').array([[60 * __import__('numpy').cos(60 * x[0]) * x[1], "
+        "__import__('numpy').sin(60 * x[0])], [x[1], x[0]]])"
+    )
+    grad_f_lin = sub.eval("lambda y: __import__('numpy').array([1.0, -2.0]) + 0 * y")
+    Jg = np.array([[60 * np.cos(60 * x[0]) * x[1], np.sin(60 * x[0])], [x[1], x[0]]])
+    got = _check_array(
+        sub.chain_rule_grad(grad_f_lin, g_fast, jac_fast, x), (2,), "chain_rule_grad for g(x) = (sin(60 x0) x1, x0 x1)"
+    )
+    assert_close(
+        got,
+        Jg.T @ np.array([1.0, -2.0]),
+        rtol=1e-10,
+        atol=1e-12,
+        name="chain_rule_grad for g(x) = (sin(60 x0) x1, x0 x1)",
+        hint="Use the given derivatives only: jac_g(x), not a finite-difference estimate of the Jacobian of g.",
+    )

@@ -310,16 +310,16 @@ def test_flipper_mass_correlation(sub: Any) -> None:
             f"`answer_flipper_mass_corr` is {corr:.6g}, Spearman's rank correlation.",
             hint="Use Pearson's correlation, the default of Series.corr.",
         )
-    if np.isclose(corr, df["flipper_length_mm"].corr(df["body_mass_g"]), rtol=1e-9):
-        fail(
-            f"`answer_flipper_mass_corr` is {corr:.6g}, computed from df; compute it over all rows of clean.",
-            hint="clean['flipper_length_mm'].corr(clean['body_mass_g'])",
-        )
     own = _own_clean(sub)
     if own is not None:
         with contextlib.suppress(Exception):  # the learner's clean may hold anything
             if np.isclose(corr, float(own["flipper_length_mm"].corr(own["body_mass_g"])), rtol=1e-9):
                 fail(f"`answer_flipper_mass_corr` is {corr:.6g}, not the value for the correct clean. {_KNOCK_ON}")
+    if np.isclose(corr, df["flipper_length_mm"].corr(df["body_mass_g"]), rtol=1e-9):
+        fail(
+            f"`answer_flipper_mass_corr` is {corr:.6g}, computed from df; compute it over all rows of clean.",
+            hint="Compute it over all rows of clean: clean['flipper_length_mm'].corr(clean['body_mass_g']).",
+        )
     fail(
         f"`answer_flipper_mass_corr` is {corr:.6g}, but the Pearson correlation of flipper_length_mm and "
         f"body_mass_g over all rows of clean is different.",

@@ -341,6 +341,18 @@ def test_gram_schmidt_gives_the_orthonormal_basis_of_qr(sub: Any, rng: np.random
     )
     with expect_raises("ValueError", name="gram_schmidt of a 1-D array", hint="V must be 2-D: raise ValueError."):
         sub.gram_schmidt(rng.normal(size=4))
+    V = rng.normal(size=(5, 3))
+    before, after = sub.eval("lambda gs, V: (lambda before: (gs(V), before, V.copy())[1:])(V.copy())")(
+        sub.gram_schmidt, V
+    )
+    assert_close(
+        after,
+        before,
+        rtol=0,
+        atol=0,
+        name="your caller's V after gram_schmidt",
+        hint="gram_schmidt must not modify V: start each w from a copy, w = V[:, j].copy(), or write w = w - ...",
+    )
 
 
 @pytest.mark.points(1)
@@ -412,9 +424,19 @@ def test_project_onto_a_line_and_onto_a_subspace(sub: Any, rng: np.random.Genera
     else:
         hint = (
             "The projection is the point of U's column space nearest to v: U @ np.linalg.lstsq(U, v, rcond=None)[0], "
-            "or Q @ (Q.T @ v) with Q = gram_schmidt(U). If you use your gram_schmidt, make it pass its own tests "
-            "first: here the third column of U depends on the other two and must be skipped."
+            "or Q @ (Q.T @ v) with Q = gram_schmidt(U) (here the third column of U depends on the other two)."
         )
+        if not np.allclose(p, expected, rtol=1e-9, atol=1e-10):
+            Q = np.asarray(sub.gram_schmidt(U), dtype=float)
+            if (
+                Q.shape != (6, 2)
+                or not np.allclose(Q.T @ Q, np.eye(2), atol=1e-9)
+                or not np.allclose(Q @ (Q.T @ v), expected, rtol=1e-9, atol=1e-10)
+            ):
+                fail(
+                    "`project(v, onto=U)` is wrong for a 6x3 matrix U; if it uses your gram_schmidt, this follows "
+                    "from gram_schmidt, which is wrong on this U (see its tests above)."
+                )
     assert_close(p, expected, rtol=1e-9, atol=1e-10, name="project(v, onto=U) for a 6x3 matrix U", hint=hint)
     assert_close(
         sub.project(p, U),

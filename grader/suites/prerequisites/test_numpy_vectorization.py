@@ -210,6 +210,13 @@ def test_pairwise_distances_never_negative_or_nan(sub: Any, rng: np.random.Gener
         )
     if (D < 0).any():
         fail(f"`pairwise_distances` returned a negative distance ({D.min():.3g}).", clip)
+    if not np.allclose(D, cdist(X, Y), rtol=0, atol=2e-3):
+        small = np.array([[0.0, 0.0], [3.0, 4.0]])
+        if not np.allclose(np.asarray(sub.pairwise_distances(small, small), dtype=float), cdist(small, small)):
+            fail(
+                "`pairwise_distances` far from the origin is wrong; this follows from its values on ordinary points, "
+                "which are already wrong (see the test above)."
+            )
     assert_close(D, cdist(X, Y), atol=2e-3, name="pairwise_distances far from the origin", hint=clip)
 
 
@@ -217,8 +224,8 @@ def test_pairwise_distances_never_negative_or_nan(sub: Any, rng: np.random.Gener
 def test_standardize_matches_standard_scaler(sub: Any, rng: np.random.Generator) -> None:
     X = rng.normal(size=(30, 4)) * np.array([1.0, 10.0, 0.1, 3.0]) + np.array([5.0, -2.0, 100.0, 0.0])
     X[:, 3] = 7.0  # a constant column
-    before = X.copy()
-    Z = _check_array(sub.standardize(X), X.shape, "standardize(X)")
+    Z, before, after = sub.eval("lambda f, X: (lambda b: (f(X), b, X.copy()))(X.copy())")(sub.standardize, X)
+    Z = _check_array(Z, X.shape, "standardize(X)")
     if np.isnan(Z).any() or np.isinf(Z).any():
         fail(
             "`standardize` returned NaN or inf for a constant column.",
@@ -242,7 +249,9 @@ def test_standardize_matches_standard_scaler(sub: Any, rng: np.random.Generator)
         name="standardize(X)",
         hint="Z = (X - X.mean(axis=0)) / X.std(axis=0), with ddof=0 and zeros for a constant column.",
     )
-    assert_close(X, before, rtol=0, atol=0, name="your caller's X after standardize", hint="Never modify X in place.")
+    assert_close(
+        after, before, rtol=0, atol=0, name="your caller's X after standardize", hint="Never modify X in place."
+    )
     Zi = _check_array(sub.standardize([[1, 2], [3, 2], [5, 2]]), (3, 2), "standardize of an integer list")
     assert_close(
         Zi,
@@ -353,8 +362,8 @@ def _check_budget(sub: Any, name: str, seed: int) -> None:
     passed, t_ref, tries, correct = _kernel(sub)(getattr(sub, name), name, seed, ratio)
     if correct is False:
         fail(
-            f"`{name}` returned a wrong result on the large input ({what}) used to time it.",
-            hint=f"Make `{name}` pass its correctness tests first.",
+            f"`{name}` returned a wrong result on the large input ({what}) used to time it; this follows from the "
+            f"problem its correctness tests above report: fix `{name}` there first."
         )
     if passed:
         return

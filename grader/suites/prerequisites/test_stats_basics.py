@@ -190,6 +190,11 @@ def test_bootstrap_follows_the_pinned_recipe(sub: Any, rng: np.random.Generator)
         if np.allclose(got, exp, rtol=1e-12, atol=1e-12):
             continue
         hint = _RECIPE
+        if np.isclose(got[0], got[1], rtol=1e-12, atol=1e-12):
+            hint = (
+                "Every resample gave the same statistic: draw each resample's n values from x with replacement "
+                "(rng.integers(0, n, ...)), not a permutation of x. " + _RECIPE
+            )
         theta = statistic(x)
         if np.allclose(got, (2 * theta - exp)[::-1], rtol=1e-9):
             hint = (
@@ -233,10 +238,20 @@ def test_bootstrap_is_seeded_and_agrees_with_scipy(sub: Any, rng: np.random.Gene
     first = _pair(sub.bootstrap_ci(x, median, 2000, 0.9, 1), "bootstrap_ci", "(low, high)")
     if not first[0] <= np.median(x) <= first[1]:
         fail(f"Your 90% bootstrap interval {first} for the median does not contain the sample median.")
+    pinned = {c: _bootstrap(x, np.median, 2000, c, 1) for c in (0.9, 0.99)}
+    follows = (
+        "; this follows from the problem the recipe test above reports (with this seed your interval differs from "
+        "the pinned recipe's): fix that first."
+    )
     ref = stats.bootstrap((x,), np.median, n_resamples=10_000, confidence_level=0.9, method="percentile", rng=0)
     exp = np.array([ref.confidence_interval.low, ref.confidence_interval.high])
     width = exp[1] - exp[0]
     if np.max(np.abs(first - exp)) > 0.15 * width:
+        if not np.allclose(first, pinned[0.9], rtol=1e-12, atol=1e-12):
+            fail(
+                f"Your 90% percentile-bootstrap interval for the median is ({first[0]:.4g}, {first[1]:.4g}); "
+                f"scipy.stats.bootstrap(method='percentile') gives about ({exp[0]:.4g}, {exp[1]:.4g})" + follows
+            )
         fail(
             f"Your 90% percentile-bootstrap interval for the median is ({first[0]:.4g}, {first[1]:.4g}); "
             f"scipy.stats.bootstrap(method='percentile') gives about ({exp[0]:.4g}, {exp[1]:.4g}).",
@@ -245,6 +260,8 @@ def test_bootstrap_is_seeded_and_agrees_with_scipy(sub: Any, rng: np.random.Gene
         )
     wide = _pair(sub.bootstrap_ci(x, median, 2000, 0.99, 1), "bootstrap_ci", "(low, high)")
     if not (wide[0] <= first[0] and first[1] <= wide[1] and wide[1] - wide[0] > width * 1.05):
+        if not np.allclose(wide, pinned[0.99], rtol=1e-12, atol=1e-12):
+            fail(f"With the same seed, your 99% interval {wide} should contain your 90% interval {first}" + follows)
         fail(
             f"With the same seed, your 99% interval {wide} should contain your 90% interval {first} and be wider.",
             hint="alpha = 1 - confidence: a higher confidence cuts less from each tail.",

@@ -117,10 +117,10 @@ def _diagnose(got: dict[Any, Any], expected: dict[str, int]) -> str:
         return "Some of your words are not casefolded. " + _CASEFOLD
     if any("ß" in w or "ς" in w for w in words):
         return _CASEFOLD
-    if any(w.startswith("'") or w.endswith("'") or "''" in w for w in words):
-        return _APOSTROPHE
     if any(not (c.isalpha() or c == "'") for w in words for c in w):
         return "Some of your words contain characters that are not letters: split on every non-letter. " + _RULES
+    if any(w.startswith("'") or w.endswith("'") or "''" in w for w in words):
+        return _APOSTROPHE
     if any("'" in w for w in expected) and not any("'" in w for w in words):
         return _APOSTROPHE
     return _RULES
@@ -146,6 +146,25 @@ def _check_frequencies(got: Any, expected: dict[str, int], what: str) -> None:
     if wrong:
         parts.append(", ".join(f"{w!r} counted {got[w]} times instead of {expected[w]}" for w in wrong[:3]))
     fail(f"`word_frequencies` ({what}) is wrong: " + "; ".join(parts) + ".", _diagnose(got, expected))
+
+
+def _follows_from_counting(sub: Any, text: str, what: str, top_k: bool = True) -> None:
+    """`what` is wrong: if word_frequencies (or top_k_words) is already wrong on this text, say that it follows."""
+    __tracebackhide__ = True
+    expected = _reference(text)
+    got = K(sub).frequencies(sub.word_frequencies, text)
+    if got != expected:
+        fail(
+            f"{what}; this follows from `word_frequencies`, which counts the words of this text wrongly (see its "
+            "tests above). Fix word_frequencies first."
+        )
+    if top_k:
+        pairs = sub.top_k_words(text, len(expected))
+        if not isinstance(pairs, list) or [tuple(p) for p in pairs] != _ranked(text):
+            fail(
+                f"{what}; this follows from `top_k_words`, which ranks the words of this text wrongly (see its "
+                "test above). Fix top_k_words first."
+            )
 
 
 # ---------------------------------------------------------------- word_frequencies
@@ -239,6 +258,7 @@ def test_top_k_words_sorts_by_count_then_alphabetically(sub: Any, rng: np.random
     got = _as_pairs(sub.top_k_words(text, 4), "k=4")
     expected = [("e", 3), ("a", 2), ("b", 2), ("c", 1)]
     if got != expected:
+        _follows_from_counting(sub, text, f"`top_k_words({text!r}, 4)` returned {got}", top_k=False)
         fail(f"`top_k_words({text!r}, 4)` returned {got}, expected {expected}.", _ORDER)
     got = _as_pairs(sub.top_k_words("b a b c a", 2), "k=2")
     if got != [("a", 2), ("b", 2)]:
@@ -252,6 +272,7 @@ def test_top_k_words_sorts_by_count_then_alphabetically(sub: Any, rng: np.random
     for kk in (10, len(expected), len(expected) + 5):
         got = _as_pairs(sub.top_k_words(text, kk), f"k={kk}")
         if got != expected[:kk]:
+            _follows_from_counting(sub, text, f"`top_k_words` with k={kk} returned {got[:6]}...", top_k=False)
             fail(
                 f"`top_k_words` with k={kk} on a text of {len(expected)} different words returned "
                 f"{got[:6]}..., expected {expected[:6]}...",
@@ -277,6 +298,7 @@ def test_main_prints_word_tab_count_lines(sub: Any) -> None:
         fail(f"`main([FILE])` returned {status!r}, expected 0. Standard error said: {err.strip()[:300]!r}")
     expected = _lines(_ranked(text))
     if out != expected:
+        _follows_from_counting(sub, text, f"`main([FILE])` printed {out!r}, expected {expected!r}")
         fail(f"`main([FILE])` printed {out!r}, expected {expected!r}.", _output_hint(out, expected, expected))
     _, out, _ = k.run_main(sub.main, ["-k", "2", path])
     top2 = _lines(_ranked(text)[:2])
@@ -310,6 +332,7 @@ def test_command_line_reads_a_file_or_standard_input(sub: Any) -> None:
                 "standard input (sys.stdin.read()) when FILE is missing or '-'.",
             )
         if out != want:
+            _follows_from_counting(sub, text, f"`{what}` printed {out[:300]!r}, expected {want[:300]!r}")
             hint = _output_hint(out, want, expected)
             if not out and stdin:
                 hint = "Without FILE (or with FILE '-') read the text from standard input: sys.stdin.read()."
