@@ -14,7 +14,8 @@ The data
     {"data_hash": str, "accuracy": float, "registered": bool, "current_version": int}
 
 1. **load**: ``data_hash = file_hash(data_path)``, the SHA-256 hex digest of the file's
-   *bytes*. The CSV is parsed with ``pandas.read_csv`` only when a step below has to run.
+   *bytes*; the CSV is parsed with ``pandas.read_csv`` (a run whose steps are all cached need
+   not parse it).
 2. **validate**: ``validate(df)`` raises :class:`DataValidationError` (a ``ValueError``) with a
    message that names the problem, checking in this order:
 
