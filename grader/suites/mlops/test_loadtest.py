@@ -118,7 +118,7 @@ def _nearest_rank(values: list[float], q: float) -> float:
 
 def _run(sub: Any, rng: np.random.Generator, n: int = 40, concurrency: int = 6) -> dict[str, Any]:
     __tracebackhide__ = True
-    delays = [int(d) for d in rng.integers(80, 200, size=n)]
+    delays = [int(d) for d in rng.integers(150, 300, size=n)]
     fails = [bool(i % 13 == 5) for i in range(n)]
     probe = sub.define(_PROBE_SRC)
     start = time.perf_counter()
