@@ -70,7 +70,6 @@ class GPTConfig:
     bias: bool = True
 
 
-
 class CausalSelfAttention(nn.Module):
     """Multi-head causal self-attention with a key/value cache.
 
