@@ -123,6 +123,16 @@ def _data(seed: int, n: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
     return real.float(), torch.randn(n, 8, generator=gen)
 
 
+def _one_round_ok(sub: Any, device: str, seed: int) -> bool:
+    """Whether one train_step (SGD) of the learner's code equals the reference round."""
+    G, D, gsd, dsd = _build(sub, device, seed % 2**31)
+    real, z = _data(seed)
+    sub.eval(_CALL)(sub.train_step, device, G, D, sub.eval(_SGD)(G, 0.2), sub.eval(_SGD)(D, 0.2), real, z)
+    want_d, _ = _d_step(gsd, dsd, real, z, 0.2)
+    want_g, _ = _g_step(gsd, want_d, z, 0.2)
+    return _same(sub.eval(_STATE)(D), want_d, 1e-4) and _same(sub.eval(_STATE)(G), want_g, 1e-4)
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -228,7 +238,8 @@ def test_train_step_updates_d_first_then_g_against_the_new_d(sub: Any, device: s
             fail("In `train_step`, the discriminator saw the fakes of the UPDATED generator.", hint=_ORDER)
         if not (_same(got_d, want_d, 1e-4)):
             fail(
-                "This follows from the discriminator_step problem above: D after train_step is not one correct D step."
+                "This follows from the problem in discriminator_step or generator_step above: after train_step, D is "
+                "not exactly one correct discriminator step (a generator step must leave D alone)."
             )
         fail("This follows from the generator_step problem above: G after train_step is not one correct G step.")
     if not isinstance(out, tuple | list) or len(out) != 2:
@@ -265,6 +276,11 @@ def test_training_covers_the_modes_of_the_ring(sub: Any, device: str, seed: int,
         learner=[h[0] for h in history],
         reference=2 * math.log(2),
     )
+    if (covered < MIN_MODES or quality < MIN_QUALITY) and not _one_round_ok(sub, device, seed):
+        fail(
+            f"Training covered {covered} of the 8 modes ({quality:.0%} of samples near a mode). This follows from "
+            "the problems with the losses or the update steps above."
+        )
     if covered < MIN_MODES or quality < MIN_QUALITY:
         fail(
             f"After train_gan({', '.join(f'{k}={v}' for k, v in _TRAIN.items())}), {covered} of the 8 modes get at "
