@@ -352,8 +352,10 @@ def test_generate_is_greedy_with_and_without_the_cache(sub: Any, device: str, se
 
 
 @pytest.mark.points(1)
-def test_generating_with_the_cache_is_measurably_faster(sub: Any, device: str, seed: int) -> None:
-    cfg = _FAST_CFG
+def test_generating_with_the_cache_is_measurably_faster(sub: Any, seed: int) -> None:
+    # Always on the CPU, whatever the device fixture: on a GPU a model this small is bound by kernel launches, so the
+    # cache saves little time there; on the CPU the saving is the arithmetic the cache avoids.
+    cfg, device = _FAST_CFG, "cpu"
     model = _build(sub, cfg, _state_dict(cfg, 5), device)
     prompt = _tokens(seed, 1, 8, cfg["vocab_size"])
     n = cfg["block_size"] - 8
