@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.helpers import DATASETS, assert_close, expect_raises, fail
-from grader.remote import RemoteRef
+from grader.engine.remote import RemoteRef
 
 MIN_DROP = 0.05  # the held-out handbook loss must fall by at least this many nats (typically about 0.15)
 

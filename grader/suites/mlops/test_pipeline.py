@@ -25,7 +25,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 
 from grader.helpers import assert_close, fail
-from grader.remote import LearnerError, RemoteRef
+from grader.engine.remote import LearnerError, RemoteRef
 
 _PROBE_SRC = r"""
 import os as _os, pathlib as _pathlib, shutil as _shutil, tempfile as _tempfile
