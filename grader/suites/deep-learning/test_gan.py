@@ -17,8 +17,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.helpers import assert_close, fail
 from grader.engine.remote import RemoteRef
+from grader.helpers import assert_close, fail
 
 N_MODES, RADIUS = 8, 2.0
 NEAR = 0.5  # a generated point "hits" a mode when it lies within 0.5 of its centre (modes are 1.53 apart)

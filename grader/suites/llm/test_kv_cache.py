@@ -16,8 +16,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.helpers import assert_close, assert_equal, expect_raises, fail
 from grader.engine.remote import RemoteRef
+from grader.helpers import assert_close, assert_equal, expect_raises, fail
 
 MIN_SPEEDUP = 1.5  # generating with the cache must take at most 1/1.5 of the time without it (typically 3-4x)
 

@@ -27,8 +27,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.helpers import DATASETS, assert_close, expect_raises, fail
 from grader.engine.remote import RemoteRef
+from grader.helpers import DATASETS, assert_close, expect_raises, fail
 
 MIN_DROP = 0.05  # the held-out handbook loss must fall by at least this many nats (typically about 0.15)
 

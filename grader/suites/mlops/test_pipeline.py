@@ -24,8 +24,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 
-from grader.helpers import assert_close, fail
 from grader.engine.remote import LearnerError, RemoteRef
+from grader.helpers import assert_close, fail
 
 _PROBE_SRC = r"""
 import os as _os, pathlib as _pathlib, shutil as _shutil, tempfile as _tempfile
