@@ -204,6 +204,7 @@ def test_conv2d_matches_torch(sub: Any, rng: np.random.Generator, device: str) -
         _check(got, ref, f"conv2d output ({_describe(case)})", _XCORR)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_conv2d_output_size(sub: Any, rng: np.random.Generator) -> None:
     cases = [
@@ -220,6 +221,7 @@ def test_conv2d_output_size(sub: Any, rng: np.random.Generator) -> None:
         _size_hint(got, case)
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_conv2d_backward_matches_autograd(sub: Any, rng: np.random.Generator, device: str) -> None:
     for case in CONV_CASES:
@@ -256,6 +258,7 @@ def test_conv2d_backward_matches_autograd(sub: Any, rng: np.random.Generator, de
         _check(dx, ref["dx"], f"dx from {what}", hint)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_max_pool2d_matches_torch(sub: Any, rng: np.random.Generator, device: str) -> None:
     for shape, k, stride in POOL_CASES:
@@ -298,6 +301,7 @@ def test_max_pool2d_backward_matches_autograd(sub: Any, rng: np.random.Generator
         _check(got, ref["dx"], what, hint)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_max_pool2d_backward_breaks_ties_on_the_first_maximum(sub: Any, rng: np.random.Generator) -> None:
     for shape, k, stride in (((2, 2, 6, 7), 2, 1), ((1, 3, 6, 6), 3, 3), ((2, 1, 5, 8), 2, None)):

@@ -141,6 +141,7 @@ def _check_grads(
     fail(msg, hint=hint)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_initial_parameters(sub: Any) -> None:
     net = sub.TwoLayerNet(6, 50, 4, weight_scale=0.1, seed=3)

@@ -263,6 +263,7 @@ def _gen(seed: int) -> torch.Generator:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_layers_and_parameters(sub: Any, device: str, seed: int) -> None:
     k = _Kernel(sub, device)

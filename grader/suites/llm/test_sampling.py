@@ -188,6 +188,7 @@ def _check_frequencies(
 # ---------------------------------------------------------------- sample_next
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_greedy_and_reproducible(sub: Any, device: str, seed: int) -> None:
     k = _Kernel(sub, device)
@@ -321,6 +322,7 @@ def _greedy_path(table: torch.Tensor, start: list[int], n: int) -> list[int]:
     return seq
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_generate_greedy_with_a_toy_model(sub: Any, device: str, seed: int) -> None:
     k = _Kernel(sub, device)
@@ -475,6 +477,7 @@ _TRAP = _logp_table(
 )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_beam_width_one_is_greedy(sub: Any, device: str, seed: int) -> None:
     k = _Kernel(sub, device)

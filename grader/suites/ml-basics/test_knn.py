@@ -102,6 +102,7 @@ def _neighbours(model: Any, X: np.ndarray, k: int, what: str) -> tuple[np.ndarra
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_kneighbors_matches_sklearn(sub: Any, rng: np.random.Generator) -> None:
     train = rng.normal(size=(40, 3))

@@ -54,6 +54,7 @@ def _array(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_classes_priors_and_means_match_sklearn(sub: Any, rng: np.random.Generator) -> None:
     X, y = _data(rng)
