@@ -20,6 +20,7 @@ from typing import Any
 from grader.engine import curriculum, sandbox
 from grader.engine.data import Exercise, GradeReport
 from grader.instructor import assign, batch
+from grader.instructor.release import ReleaseError
 from grader.paths import REPO
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
@@ -141,6 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser("hint", help="the next hint for an exercise (one more each time)")
     h.add_argument("exercise", help="STAGE/EXERCISE, e.g. ml-basics/kmeans")
+
+    r = sub.add_parser("release", help="write a class release: exercises, datasets, the engine, public tests only")
+    r.add_argument("out", type=Path, nargs="?", help="a new folder for the learners' repository")
+    r.add_argument("--repository", help="OWNER/NAME of the class repository learners fork (Colab clones it)")
+    r.add_argument("--ref", help="the tag of this release, in both repositories (default: v<version>)")
+    r.add_argument(
+        "--suites", default="", help="OWNER/NAME of your private copy of the full repository, with the hidden suites"
+    )
+    r.add_argument("--all-hints", action="store_true", help="ship every hint tier (default: all but the last)")
+    r.add_argument("--gradescope", type=Path, metavar="ZIP", help="also write Gradescope's autograder.zip here")
 
     a = sub.add_parser("assign", help="generate exercises/ from solutions/")
     a.add_argument("--check", action="store_true", help="only check that exercises/ is up to date")
@@ -353,6 +364,30 @@ def cmd_assign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    from grader.instructor import release
+
+    if args.out is None and args.gradescope is None:
+        raise UsageError("name a folder for the release (grader release OUT --repository OWNER/NAME), or --gradescope ZIP")
+    ref = args.ref or release.default_ref()
+    if args.out is not None:
+        if not args.repository:
+            raise UsageError("--repository OWNER/NAME is required: the class repository learners will fork")
+        settings = release.Settings(args.repository, ref, args.suites, args.all_hints)
+        summary = release.build(args.out, settings)
+        print(
+            f"wrote the class release to {args.out}: {summary.files} files, {summary.bytes / 1e6:.1f} MB, "
+            f"in {summary.seconds:.1f} s; {sum(h.tests for h in summary.hidden.values())} hidden tests left out"
+        )
+        print(f"next: push it to {args.repository} and tag it {ref} (README: 'Giving the course to a class')")
+    if args.gradescope is not None:
+        from grader.instructor import gradescope_zip
+
+        size = gradescope_zip.write(args.gradescope)
+        print(f"wrote {args.gradescope} ({size / 1e6:.1f} MB): upload it as the assignment's autograder")
+    return EXIT_OK
+
+
 def cmd_progress(args: argparse.Namespace) -> int:
     from grader.learner import progress
 
@@ -421,6 +456,7 @@ COMMANDS = {
     "watch": cmd_watch,
     "hint": cmd_hint,
     "assign": cmd_assign,
+    "release": cmd_release,
 }
 
 
@@ -433,7 +469,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, curriculum.CurriculumError, assign.AssignError, batch.BatchError) as exc:
+    except (UsageError, curriculum.CurriculumError, assign.AssignError, batch.BatchError, ReleaseError) as exc:
         parser.exit(EXIT_USAGE, f"grader: error: {exc}\n")
     except KeyboardInterrupt:
         return 130

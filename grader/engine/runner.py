@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from grader.engine import sandbox
-from grader.engine.curriculum import suite_path, suites_root
+from grader.engine.curriculum import Hidden, hidden, suite_path, suites_root
 from grader.engine.data import Exercise, ExerciseResult, GradeReport, Status, Submission, TestOutcome
 from grader.engine.kernel import KernelSession, LoopThread
 from grader.engine.plugin import Collector, SessionProvider
@@ -193,10 +193,13 @@ def assemble(
     results = []
     for ex in exercises:
         outcomes, problems = runs[ex.key]
+        outcomes = list(outcomes)
+        elsewhere = hidden(ex)
+        if outcomes and elsewhere is not None and elsewhere.tests:
+            outcomes.append(pending(elsewhere))
         total = sum(t.max_points for t in outcomes)
         if outcomes and total != ex.points:
             problems.append(f"the suite's points add up to {total:g}, but the manifest gives {ex.points}")
-        outcomes = list(outcomes)
         for problem in problems:
             outcomes.append(
                 TestOutcome(name="suite", status=Status.GRADER_ERROR, points=0.0, max_points=0.0, message=problem)
@@ -214,6 +217,23 @@ def assemble(
             )
         )
     return results
+
+
+PENDING_MESSAGE = (
+    "{tests} hidden test(s) worth {points:g} point(s) are not in your copy of the course: they are graded "
+    "in CI on your fork and by your instructor. Their points are pending, not lost."
+)
+
+
+def pending(elsewhere: Hidden) -> TestOutcome:
+    """The one outcome that stands for the hidden tests of a class release."""
+    return TestOutcome(
+        name="hidden tests",
+        status=Status.PENDING,
+        points=0.0,
+        max_points=elsewhere.points,
+        message=PENDING_MESSAGE.format(tests=elsewhere.tests, points=elsewhere.points),
+    )
 
 
 def versions() -> dict[str, str]:

@@ -81,6 +81,7 @@ def record(report: GradeReport, hashes: dict[str, str | None], exercises: Iterab
                 "sha256": sha,
                 "points": res.points,
                 "max_points": res.max_points,
+                "pending_points": res.pending_points,
                 "status": res.status.value,
                 "graded_at": now,
             }
@@ -106,7 +107,8 @@ def state_of(ex: Exercise, submission: Path, solutions: Path = SOLUTIONS) -> Sta
     if solution.is_file() and content == assign.render(solution, f"solutions/{ex.relpath}"):
         return State.UNTOUCHED
     last = last_result(ex, hashlib.sha256(content).hexdigest())
-    if last is not None and last["max_points"] > 0 and last["points"] >= last["max_points"]:
+    graded = last["max_points"] - last.get("pending_points", 0) if last is not None else 0
+    if last is not None and graded > 0 and last["points"] >= graded:
         return State.DONE
     return State.ATTEMPTED
 
