@@ -368,7 +368,9 @@ def cmd_release(args: argparse.Namespace) -> int:
     from grader.instructor import release
 
     if args.out is None and args.gradescope is None:
-        raise UsageError("name a folder for the release (grader release OUT --repository OWNER/NAME), or --gradescope ZIP")
+        raise UsageError(
+            "name a folder for the release (grader release OUT --repository OWNER/NAME), or --gradescope ZIP"
+        )
     ref = args.ref or release.default_ref()
     if args.out is not None:
         if not args.repository:

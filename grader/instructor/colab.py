@@ -63,7 +63,7 @@ def setup_cell_source(stage: str, repo: str | None = None, ref: str | None = Non
     repo = repo or slug()
     clone = json.dumps(f"/content/{repo.split('/')[1]}")
     url = json.dumps(f"https://github.com/{repo}")
-    branch = "" if ref is None else f", \"--branch\", {json.dumps(ref)}"
+    branch = "" if ref is None else f', "--branch", {json.dumps(ref)}'
     return f"""\
 # Setup. In Google Colab this cell installs the course and its data (once per session, about
 # a minute) and moves into this stage's folder. Anywhere else it does nothing.

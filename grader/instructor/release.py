@@ -55,7 +55,9 @@ class Settings:
             if what == "--suites" and not value:
                 continue
             if not SLUG.match(value):
-                raise ReleaseError(f"{what} takes OWNER/NAME of a GitHub repository, e.g. my-school/mle-2027 (got {value!r})")
+                raise ReleaseError(
+                    f"{what} takes OWNER/NAME of a GitHub repository, e.g. my-school/mle-2027 (got {value!r})"
+                )
             if value.split("/")[0].lower() in {PLACEHOLDER, "owner"}:
                 raise ReleaseError(f"{what} {value} is the placeholder; name the real owner of the repository")
         if not REF.match(self.ref) or ".." in self.ref:
@@ -204,7 +206,7 @@ def workflow(s: Settings) -> str:
     if not repo.search(text) or not ref.search(text):
         raise ReleaseError(f"{WORKFLOW} lost its UPSTREAM_REPO / UPSTREAM_REF lines; cannot pin it")
     text = repo.sub(f"  UPSTREAM_REPO: ${{{{ vars.UPSTREAM_REPO || '{s.suites}' }}}}", text)
-    text = text.replace(f' {PLACEHOLDER}/* |', "")  # the release names real repositories only
+    text = text.replace(f" {PLACEHOLDER}/* |", "")  # the release names real repositories only
     text = ref.sub(f"  UPSTREAM_REF: ${{{{ vars.UPSTREAM_REF || '{s.ref}' }}}}", text)
     return text
 
@@ -264,4 +266,3 @@ def build(out: Path, s: Settings) -> Summary:
     summary.bytes = sum(p.stat().st_size for p in files)
     summary.seconds = round(time.perf_counter() - t0, 2)
     return summary
-

@@ -243,7 +243,13 @@ def public_source(source: str, where: str, header: str) -> str:
     """The suite with its hidden tests removed, then whatever only they used; ``header`` replaces the docstring."""
     tree = _parse(source, where)
     lines = source.splitlines()
-    spans = [_span(n, lines) for n in tree.body if _is_test(n) and not any(map(_is_public_marker, n.decorator_list))]
+    spans = [
+        _span(n, lines)
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+        and _is_test(n)
+        and not any(map(_is_public_marker, n.decorator_list))
+    ]
     if tree.body and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant):
         first = tree.body[0]
         spans.append((first.lineno - 1, first.end_lineno or first.lineno))

@@ -26,8 +26,7 @@ def _cell(text: str) -> str:
 
 def summary(report: GradeReport) -> str:
     lines = [
-        f"## Grade: {points_cell(report.points, report.max_points, report.pending_points)} "
-        f"({report.percent:.0f}%)",
+        f"## Grade: {points_cell(report.points, report.max_points, report.pending_points)} ({report.percent:.0f}%)",
         "",
         "| exercise | status | points | first problem |",
         "|---|---|---:|---|",
@@ -37,10 +36,8 @@ def summary(report: GradeReport) -> str:
         bad = next((t for t in e.tests if t.status not in quiet), None)
         first = e.load_message or (bad.message if bad else "")
         first = first.splitlines()[0] if first else ""
-        lines.append(
-            f"| `{e.key}` | {ICON[e.status]} {e.status.value} | {points_cell(e.points, e.max_points, e.pending_points)} "
-            f"| {_cell(first)} |"
-        )
+        points = points_cell(e.points, e.max_points, e.pending_points)
+        lines.append(f"| `{e.key}` | {ICON[e.status]} {e.status.value} | {points} | {_cell(first)} |")
     if report.pending_points:
         lines += ["", f"⏳ {report.pending_points:g} points are pending: hidden tests, graded by your instructor."]
     if report.grader_errors:
