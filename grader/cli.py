@@ -24,7 +24,7 @@ from grader.instructor.release import ReleaseError
 from grader.paths import REPO
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
-FORMATS = ["text", "json", "gradescope", "junit", "github", "html"]
+FORMATS = ["text", "json", "gradescope", "junit", "github", "html", "classroom"]
 
 
 class UsageError(Exception):
@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=FORMATS,
         default="text",
         help="report format: text (the terminal table), json (our schema), gradescope (results.json), "
-        "junit (XML), github (step summary and annotations), html (a feedback page)",
+        "junit (XML), github (step summary and annotations), html (a feedback page), "
+        "classroom (the result GitHub Classroom's autograding reporter reads)",
     )
     g.add_argument("--output", "-o", type=Path, help="write the report to this file as well")
     g.add_argument(
@@ -152,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--all-hints", action="store_true", help="ship every hint tier (default: all but the last)")
     r.add_argument("--gradescope", type=Path, metavar="ZIP", help="also write Gradescope's autograder.zip here")
+    _add_selection(r)  # what the autograder.zip grades (default: every stage)
 
     a = sub.add_parser("assign", help="generate exercises/ from solutions/")
     a.add_argument("--check", action="store_true", help="only check that exercises/ is up to date")
@@ -385,7 +387,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     if args.gradescope is not None:
         from grader.instructor import gradescope_zip
 
-        size = gradescope_zip.write(args.gradescope)
+        size = gradescope_zip.write(args.gradescope, args.stage, args.exercise or [])
         print(f"wrote {args.gradescope} ({size / 1e6:.1f} MB): upload it as the assignment's autograder")
     return EXIT_OK
 
