@@ -333,3 +333,24 @@ def test_watch_in_the_release_moves_on_once_the_public_tests_pass(out: Path, tmp
 def test_assign_and_release_agree_on_the_stub_text() -> None:
     """The release copies exercises/, so exercises/ must be what `grader assign` makes."""
     assert not assign.differences(assign.plan(SOLUTIONS), EXERCISES)
+
+
+def test_progress_in_the_release_knows_the_stubs_without_solutions(out: Path, tmp_path: Path) -> None:
+    learner = tmp_path / "exercises"
+    shutil.copytree(out / "exercises", learner)
+    first = curriculum.stage("ml-basics").exercises[0]
+    (learner / first.relpath).write_text("# my own start\n", encoding="utf-8")
+    env = {**os.environ, "GRADER_CACHE": str(tmp_path / "cache"), "NO_COLOR": "1"}
+    res = subprocess.run(
+        [sys.executable, "-m", "grader", "progress", "--stage", "ml-basics", "--submission", str(learner)],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    rows = {ln.split()[0]: ln for ln in res.stdout.splitlines() if ln.strip()}
+    others = [e for e in curriculum.stage("ml-basics").exercises if e != first]
+    assert "attempted" in rows[first.id], res.stdout
+    assert all("untouched" in rows[e.id] for e in others), res.stdout

@@ -153,6 +153,12 @@ def _release_info(path: Path) -> dict[str, Any]:
         raise CurriculumError(f"cannot read {path}: {exc}") from None
 
 
+def released_stub(ex: Exercise) -> str | None:
+    """In a class release, the sha256 of the exercise's stub as it was released; else None."""
+    digest = release_info().get("stubs", {}).get(ex.relpath)
+    return digest if isinstance(digest, str) else None
+
+
 def hidden(ex: Exercise) -> Hidden | None:
     """In a class release, the hidden tests of ``ex`` that this checkout does not have; else None."""
     entry = release_info().get("hidden", {}).get(ex.key)

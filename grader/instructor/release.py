@@ -17,6 +17,7 @@ Nothing here changes the full repository.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -171,6 +172,11 @@ def _suites(out: Path, s: Settings, summary: Summary) -> None:
     ]
     for key, h in hidden.items():
         lines += ["", f"[hidden.{json.dumps(key)}]", f"tests = {h.tests}", f"points = {h.points:g}"]
+    lines += ["", "# sha256 of each stub as released: `grader progress` tells an untouched exercise by it.", "[stubs]"]
+    for st in curriculum.load():
+        for ex in st.exercises:
+            digest = hashlib.sha256((out / "exercises" / ex.relpath).read_bytes()).hexdigest()
+            lines.append(f"{json.dumps(ex.relpath)} = {json.dumps(digest)}")
     (dst / curriculum.RELEASE_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
