@@ -156,3 +156,39 @@ def test_a_reachable_repository_and_ref_pass(
         )
         assert res.returncode == 0, res.stdout + res.stderr
         assert f"Grading with {SUITES} at {ref}." in res.stdout
+
+
+def test_with_classroom_set_every_stage_is_graded_and_reported(workflows: dict[str, Path], tmp_path: Path) -> None:
+    """GitHub Classroom shows the latest run's points, so a run that reports to it grades everything."""
+    pick = next(s for s in steps(workflows["release"]) if s.get("name") == "Pick the stages to grade")
+    output = tmp_path / "output"
+    output.write_text("")
+    env = {"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output), "GITHUB_EVENT_NAME": "push", "BEFORE": ""}
+    for classroom, expected in (("true", "stages=all"), ("", "stages=all")):
+        output.write_text("")
+        res = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", pick["run"]],
+            env={**env, "CLASSROOM": classroom, "REQUESTED": ""},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert res.returncode == 0, res.stderr
+        assert output.read_text().strip() == expected
+    output.write_text("")
+    res = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", pick["run"]],
+        env={**env, "CLASSROOM": "true", "GITHUB_EVENT_NAME": "workflow_dispatch", "REQUESTED": "llm"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert output.read_text().strip() == "stages=all", "Classroom overrides a hand-picked stage"
+    names = [s.get("name") for s in steps(workflows["release"])]
+    report = steps(workflows["release"])[names.index("Report to GitHub Classroom")]
+    assert report["uses"].startswith("classroom-resources/autograding-grading-reporter@")
+    assert report["with"]["runners"] == "grader" and "GRADER_RESULTS" in report["env"]
+    grade = steps(workflows["release"])[names.index("Grade")]["run"]
+    assert '--also "classroom=reports/$stage.classroom.json"' in grade
