@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from grader.engine import data
 from grader.engine.curriculum import Hidden
@@ -74,3 +80,30 @@ def test_the_classroom_result_is_what_the_reporter_reads() -> None:
     decoded = json.loads(base64.b64decode(base64.b64encode(classroom.render(r).encode())).decode())
     assert decoded == result
     assert set(km) == {"name", "status", "message", "test_code", "filename", "line_no", "duration", "score"}
+
+
+@pytest.mark.slow
+def test_a_failed_assert_shows_its_message_and_never_the_values_it_compared(tmp_path: Path) -> None:
+    manifest = tmp_path / "curriculum.toml"
+    (tmp_path / "suites" / "toy").mkdir(parents=True)
+    manifest.write_text(
+        '[[stage]]\nid = "toy"\n\n[[exercise]]\nid = "f"\nstage = "toy"\nfile = "f.py"\nkind = "module"\npoints = 2\n'
+    )
+    (tmp_path / "suites" / "toy" / "test_f.py").write_text(
+        "import pytest\n\n\n@pytest.mark.points(1)\ndef test_told(sub):\n    secret = 4242\n"
+        '    assert sub.f() == secret, "f() should give the answer"\n\n\n'
+        "@pytest.mark.points(1)\ndef test_bare(sub):\n    assert sub.f() == 4343\n"
+    )
+    (tmp_path / "sub" / "toy").mkdir(parents=True)
+    (tmp_path / "sub" / "toy" / "f.py").write_text("def f():\n    return 41\n")
+    env = {**os.environ, "GRADER_CURRICULUM": str(manifest), "GRADER_CACHE": str(tmp_path / "cache")}
+    res = subprocess.run(
+        [sys.executable, "-m", "grader", "grade", "--submission", str(tmp_path / "sub"), "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    tests = {t["name"]: t["message"] for t in json.loads(res.stdout)["exercises"][0]["tests"]}
+    assert tests == {"test_told": "f() should give the answer", "test_bare": "A check failed."}

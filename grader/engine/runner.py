@@ -176,6 +176,9 @@ def run_suites(
             "no:randomly",
             "--import-mode=importlib",
             "--capture=no",
+            # No assertion rewriting: a failed `assert` shows its message only, never the values and the
+            # expression it compared (a hidden test's expected values must not reach a learner).
+            "--assert=plain",
         ]
         with _quiet_pytest_env():
             code = pytest.main(args, plugins=[collector])
