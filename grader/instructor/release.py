@@ -22,13 +22,14 @@ import json
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from grader.engine import curriculum
-from grader.instructor import colab, suites
+from grader.instructor import assign, colab, suites
 from grader.learner import hints
 from grader.paths import PACKAGE, REPO
 
@@ -74,12 +75,12 @@ class Summary:
     hidden: dict[str, curriculum.Hidden] = field(default_factory=dict)
 
 
-def _copy_tree(src: Path, dst: Path, keep: object = None) -> None:
+def _copy_tree(src: Path, dst: Path, keep: Callable[[Path], bool] | None = None) -> None:
     for path in sorted(src.rglob("*")):
         rel = path.relative_to(src)
         if SKIP.intersection(rel.parts) or not path.is_file() or path.suffix == ".pyc":
             continue
-        if callable(keep) and not keep(path):
+        if keep is not None and not keep(path):
             continue
         target = dst / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -100,25 +101,22 @@ def _dataset_kept(path: Path, secret: set[str]) -> bool:
     return not any(name in text for name in secret)
 
 
-def _notebook(path: Path, stage: str, s: Settings) -> str:
-    nb = nbformat.read(path, as_version=4)
+def _notebook(text: str, stage: str, s: Settings) -> bytes:
+    nb = nbformat.reads(text, as_version=4)
     colab.insert_setup_cell(nb, stage, s.repository, s.ref)
     out: str = nbformat.writes(nb)
-    return out + "\n"
+    return (out + "\n").encode()
 
 
 def _exercises(out: Path, s: Settings) -> None:
-    src = REPO / "exercises"
-    for path in sorted(src.rglob("*")):
-        rel = path.relative_to(src)
-        if SKIP.intersection(rel.parts) or not path.is_file():
-            continue
+    """The stubs, made from solutions/ as `grader assign` makes exercises/ (so no stray file of the
+    instructor's exercises/ folder ships), each notebook's setup cell pointing at the release."""
+    for rel, content in assign.plan(REPO / "solutions").files.items():
         target = out / "exercises" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix == ".ipynb":
-            target.write_text(_notebook(path, rel.parts[0], s), encoding="utf-8")
-        else:
-            shutil.copy2(path, target)
+        if rel.endswith(".ipynb"):
+            content = _notebook(content.decode("utf-8"), rel.split("/")[0], s)
+        target.write_bytes(content)
 
 
 def _toml_hints(table: dict[str, list[str]]) -> str:
