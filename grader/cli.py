@@ -20,10 +20,11 @@ from typing import Any
 from grader.engine import curriculum, sandbox
 from grader.engine.data import Exercise, GradeReport
 from grader.instructor import assign, batch
+from grader.instructor.release import ReleaseError
 from grader.paths import REPO
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
-FORMATS = ["text", "json", "gradescope", "junit", "github", "html"]
+FORMATS = ["text", "json", "gradescope", "junit", "github", "html", "classroom"]
 
 
 class UsageError(Exception):
@@ -92,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=FORMATS,
         default="text",
         help="report format: text (the terminal table), json (our schema), gradescope (results.json), "
-        "junit (XML), github (step summary and annotations), html (a feedback page)",
+        "junit (XML), github (step summary and annotations), html (a feedback page), "
+        "classroom (the result GitHub Classroom's autograding reporter reads)",
     )
     g.add_argument("--output", "-o", type=Path, help="write the report to this file as well")
     g.add_argument(
@@ -141,6 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser("hint", help="the next hint for an exercise (one more each time)")
     h.add_argument("exercise", help="STAGE/EXERCISE, e.g. ml-basics/kmeans")
+
+    r = sub.add_parser("release", help="write a class release: exercises, datasets, the engine, public tests only")
+    r.add_argument("out", type=Path, nargs="?", help="a new folder for the learners' repository")
+    r.add_argument("--repository", help="OWNER/NAME of the class repository learners fork (Colab clones it)")
+    r.add_argument("--ref", help="the tag of this release, in both repositories (default: v<version>)")
+    r.add_argument(
+        "--suites", default="", help="OWNER/NAME of your private copy of the full repository, with the hidden suites"
+    )
+    r.add_argument("--all-hints", action="store_true", help="ship every hint tier (default: all but the last)")
+    r.add_argument("--gradescope", type=Path, metavar="ZIP", help="also write Gradescope's autograder.zip here")
+    _add_selection(r)  # what the autograder.zip grades (default: every stage)
 
     a = sub.add_parser("assign", help="generate exercises/ from solutions/")
     a.add_argument("--check", action="store_true", help="only check that exercises/ is up to date")
@@ -355,6 +368,32 @@ def cmd_assign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    from grader.instructor import release
+
+    if args.out is None and args.gradescope is None:
+        raise UsageError(
+            "name a folder for the release (grader release OUT --repository OWNER/NAME), or --gradescope ZIP"
+        )
+    ref = args.ref or release.default_ref()
+    if args.out is not None:
+        if not args.repository:
+            raise UsageError("--repository OWNER/NAME is required: the class repository learners will fork")
+        settings = release.Settings(args.repository, ref, args.suites, args.all_hints)
+        summary = release.build(args.out, settings)
+        print(
+            f"wrote the class release to {args.out}: {summary.files} files, {summary.bytes / 1e6:.1f} MB, "
+            f"in {summary.seconds:.1f} s; {sum(h.tests for h in summary.hidden.values())} hidden tests left out"
+        )
+        print(f"next: push it to {args.repository} and tag it {ref} (README: 'Giving the course to a class')")
+    if args.gradescope is not None:
+        from grader.instructor import gradescope_zip
+
+        size = gradescope_zip.write(args.gradescope, args.stage, args.exercise or [])
+        print(f"wrote {args.gradescope} ({size / 1e6:.1f} MB): upload it as the assignment's autograder")
+    return EXIT_OK
+
+
 def cmd_progress(args: argparse.Namespace) -> int:
     from grader.learner import progress
 
@@ -423,6 +462,7 @@ COMMANDS = {
     "watch": cmd_watch,
     "hint": cmd_hint,
     "assign": cmd_assign,
+    "release": cmd_release,
 }
 
 
@@ -435,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, curriculum.CurriculumError, assign.AssignError, batch.BatchError) as exc:
+    except (UsageError, curriculum.CurriculumError, assign.AssignError, batch.BatchError, ReleaseError) as exc:
         parser.exit(EXIT_USAGE, f"grader: error: {exc}\n")
     except KeyboardInterrupt:
         return 130

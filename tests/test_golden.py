@@ -18,7 +18,7 @@ import pytest
 from grader.engine import curriculum
 from grader.engine.data import GradeReport
 from grader.engine.runner import grade
-from grader.report import github, gradescope, json_report, junit, text
+from grader.report import classroom, github, gradescope, json_report, junit, text
 from tests.conftest import EXERCISES, SOLUTIONS
 from tests.mutants import apply, load_mutants
 
@@ -78,6 +78,7 @@ def test_golden_reports(case: Path, tmp_path: Path, request: pytest.FixtureReque
         "expected.junit.xml": junit.render(report),
         "expected.summary.md": github.summary(report),
         "expected.annotations.txt": github.annotation_lines(report),
+        "expected.classroom.json": classroom.render(report),
     }
     json.loads(rendered["expected.json"])
     json.loads(rendered["expected.gradescope.json"])

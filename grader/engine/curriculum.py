@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -122,3 +122,43 @@ def with_limits(
     }
     changes = {k: v for k, v in given.items() if v is not None}
     return [replace(e, limits=replace(e.limits, **changes)) for e in exercises]
+
+
+RELEASE_FILE = "release.toml"  # in the suites folder of a class release (written by `grader release`)
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """The hidden tests a class release leaves out of one exercise's suite: graded elsewhere."""
+
+    tests: int
+    points: float
+
+
+def release_info() -> dict[str, Any]:
+    """The class release this checkout is (`grader release` writes it), or {} in the full course repository."""
+    return _release_info(suites_root() / RELEASE_FILE)
+
+
+@cache
+def _release_info(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CurriculumError(f"cannot read {path}: {exc}") from None
+
+
+def released_stub(ex: Exercise) -> str | None:
+    """In a class release, the sha256 of the exercise's stub as it was released; else None."""
+    digest = release_info().get("stubs", {}).get(ex.relpath)
+    return digest if isinstance(digest, str) else None
+
+
+def hidden(ex: Exercise) -> Hidden | None:
+    """In a class release, the hidden tests of ``ex`` that this checkout does not have; else None."""
+    entry = release_info().get("hidden", {}).get(ex.key)
+    if not isinstance(entry, dict):
+        return None
+    return Hidden(tests=int(entry.get("tests", 0)), points=float(entry.get("points", 0)))

@@ -160,6 +160,7 @@ class Collector:
     # --- configuration and fixtures --------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(n): how many points the test is worth")
+        config.addinivalue_line("markers", "public: a test learners get in a class release (hidden unless marked)")
 
     @pytest.fixture(scope="module")
     def _grader_session(self, request: pytest.FixtureRequest) -> Iterator[Session]:

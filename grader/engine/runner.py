@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from grader.engine import intake, sandbox
-from grader.engine.curriculum import suite_path, suites_root
+from grader.engine.curriculum import Hidden, hidden, suite_path, suites_root
 from grader.engine.data import Exercise, ExerciseResult, GradeReport, Status, Submission, TestOutcome
 from grader.engine.kernel import KernelSession, LoopThread, sweep_stale_temporaries
 from grader.engine.plugin import Collector, SessionProvider
@@ -193,6 +193,9 @@ def run_suites(
             "no:randomly",
             "--import-mode=importlib",
             "--capture=no",
+            # No assertion rewriting: a failed `assert` shows its message only, never the values and the
+            # expression it compared (a hidden test's expected values must not reach a learner).
+            "--assert=plain",
         ]
         with _quiet_pytest_env():
             code = pytest.main(args, plugins=[collector])
@@ -210,10 +213,13 @@ def assemble(
     results = []
     for ex in exercises:
         outcomes, problems = runs[ex.key]
+        outcomes = list(outcomes)
+        elsewhere = hidden(ex)
+        if outcomes and elsewhere is not None and elsewhere.tests:
+            outcomes.append(pending(elsewhere))
         total = sum(t.max_points for t in outcomes)
         if outcomes and total != ex.points:
             problems.append(f"the suite's points add up to {total:g}, but the manifest gives {ex.points}")
-        outcomes = list(outcomes)
         for problem in problems:
             outcomes.append(
                 TestOutcome(name="suite", status=Status.GRADER_ERROR, points=0.0, max_points=0.0, message=problem)
@@ -231,6 +237,23 @@ def assemble(
             )
         )
     return results
+
+
+PENDING_MESSAGE = (
+    "{tests} hidden test(s) worth {points:g} point(s) are not in your copy of the course: they are graded "
+    "in CI on your fork and by your instructor. Their points are pending, not lost."
+)
+
+
+def pending(elsewhere: Hidden) -> TestOutcome:
+    """The one outcome that stands for the hidden tests of a class release."""
+    return TestOutcome(
+        name="hidden tests",
+        status=Status.PENDING,
+        points=0.0,
+        max_points=elsewhere.points,
+        message=PENDING_MESSAGE.format(tests=elsewhere.tests, points=elsewhere.points),
+    )
 
 
 def versions() -> dict[str, str]:

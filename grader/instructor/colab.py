@@ -37,7 +37,7 @@ class SettingError(ValueError):
 
 @cache
 def repository(pyproject: Path = PYPROJECT) -> str:
-    """The course's repository URL, e.g. ``https://github.com/your-org/mle-course``."""
+    """The course's repository URL, ``https://github.com/OWNER/NAME``."""
     try:
         url = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["mle-course"]["repository"]
     except (OSError, tomllib.TOMLDecodeError, KeyError) as exc:
@@ -53,15 +53,17 @@ def slug() -> str:
     return repository().removeprefix("https://github.com/")
 
 
-def colab_url(relpath: str) -> str:
-    """The Colab link of ``exercises/<relpath>`` on the repository's main branch."""
-    return f"https://colab.research.google.com/github/{slug()}/blob/{BRANCH}/exercises/{relpath}"
+def colab_url(relpath: str, repo: str | None = None, ref: str = BRANCH) -> str:
+    """The Colab link of ``exercises/<relpath>`` in ``repo`` (OWNER/NAME; default: the setting) at ``ref``."""
+    return f"https://colab.research.google.com/github/{repo or slug()}/blob/{ref}/exercises/{relpath}"
 
 
-def setup_cell_source(stage: str) -> str:
-    """The first cell of every notebook stub of ``stage``."""
-    clone = json.dumps(f"/content/{slug().split('/')[1]}")
-    url = json.dumps(repository())
+def setup_cell_source(stage: str, repo: str | None = None, ref: str | None = None) -> str:
+    """The first cell of every notebook stub of ``stage``; a class release passes its OWNER/NAME and tag."""
+    repo = repo or slug()
+    clone = json.dumps(f"/content/{repo.split('/')[1]}")
+    url = json.dumps(f"https://github.com/{repo}")
+    branch = "" if ref is None else f', "--branch", {json.dumps(ref)}'
     return f"""\
 # Setup. In Google Colab this cell installs the course and its data (once per session, about
 # a minute) and moves into this stage's folder. Anywhere else it does nothing.
@@ -75,17 +77,17 @@ if "google.colab" in sys.modules:
 
     _course = {clone}
     if not os.path.isdir(_course):
-        subprocess.run(["git", "clone", "--depth", "1", {url}, _course], check=True)
+        subprocess.run(["git", "clone", "--depth", "1"{branch}, {url}, _course], check=True)
     if importlib.util.find_spec("grader") is None:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _course], check=True)
         importlib.invalidate_caches()
     os.chdir(f"{{_course}}/exercises/{stage}")"""
 
 
-def insert_setup_cell(nb: nbformat.NotebookNode, stage: str) -> None:
+def insert_setup_cell(nb: nbformat.NotebookNode, stage: str, repo: str | None = None, ref: str | None = None) -> None:
     """Make the setup cell the first cell of ``nb`` (replacing an older one)."""
     nb.cells = [c for c in nb.cells if SETUP_CELL_ID not in c.get("metadata", {}).get("tags", [])]
-    cell = nbformat.v4.new_code_cell(setup_cell_source(stage))
+    cell = nbformat.v4.new_code_cell(setup_cell_source(stage, repo, ref))
     if (nb.nbformat, nb.nbformat_minor) >= (4, 5):
         cell.id = SETUP_CELL_ID  # a fixed id, so that `grader assign` writes the same bytes every time
     else:
@@ -99,7 +101,10 @@ def notebooks() -> list[Exercise]:
     return [e for s in curriculum.load() for e in s.exercises if e.kind is Kind.NOTEBOOK]
 
 
-def readme_block() -> str:
+def readme_block(repo: str | None = None, ref: str = BRANCH) -> str:
     """The README's table of "Open in Colab" links, one per notebook of the manifest."""
-    rows = [f"| `{e.relpath}` | {e.title} | [![Open in Colab]({BADGE})]({colab_url(e.relpath)}) |" for e in notebooks()]
+    rows = [
+        f"| `{e.relpath}` | {e.title} | [![Open in Colab]({BADGE})]({colab_url(e.relpath, repo, ref)}) |"
+        for e in notebooks()
+    ]
     return "\n".join([README_BEGIN, "| notebook | what | |", "|---|---|---|", *rows, README_END])

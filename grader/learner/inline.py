@@ -130,6 +130,7 @@ _COLORS = {
     Status.TIMEOUT: "#cf222e",
     Status.NOT_ATTEMPTED: "#6e7781",
     Status.GRADER_ERROR: "#8250df",
+    Status.PENDING: "#0969da",
 }
 
 
@@ -146,8 +147,9 @@ def to_html(report: GradeReport) -> str:
             )
     e = report.exercises[0]
     head = (
-        f"<b>{html.escape(e.key)}</b>: {e.points:g} / {e.max_points:g} points "
-        f"(<span style='color:{_COLORS[e.status]}'>{html.escape(e.status.value)}</span>)"
+        f"<b>{html.escape(e.key)}</b>: {e.points:g} / {e.graded_max_points:g} points "
+        + (f"(+ {e.pending_points:g} pending: hidden tests, graded by your instructor) " if e.pending_points else "")
+        + f"(<span style='color:{_COLORS[e.status]}'>{html.escape(e.status.value)}</span>)"
     )
     return (
         f"<div class='grader-check'><p>{head}</p><table><thead><tr><th>test</th><th>status</th>"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.engine import intake
+from grader.engine import curriculum, intake
 from grader.engine.data import Exercise, GradeReport, Stage, Status, Submission
 from grader.instructor import assign
 from grader.paths import REPO
@@ -88,6 +88,7 @@ def record(report: GradeReport, hashes: dict[str, str | None], exercises: Iterab
                 "sha256": sha,
                 "points": res.points,
                 "max_points": res.max_points,
+                "pending_points": res.pending_points,
                 "status": res.status.value,
                 "graded_at": now,
             }
@@ -114,8 +115,12 @@ def state_of(ex: Exercise, submission: Path, solutions: Path = SOLUTIONS) -> Sta
     solution = solutions / ex.relpath
     if solution.is_file() and content == assign.render(solution, f"solutions/{ex.relpath}"):
         return State.UNTOUCHED
-    last = last_result(ex, hashlib.sha256(content).hexdigest())
-    if last is not None and last["max_points"] > 0 and last["points"] >= last["max_points"]:
+    sha = hashlib.sha256(content).hexdigest()
+    if not solution.is_file() and sha == curriculum.released_stub(ex):
+        return State.UNTOUCHED  # a class release has no solutions/: it knows its stubs by their hash
+    last = last_result(ex, sha)
+    graded = last["max_points"] - last.get("pending_points", 0) if last is not None else 0
+    if last is not None and graded > 0 and last["points"] >= graded:
         return State.DONE
     return State.ATTEMPTED
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from grader.engine.data import GradeReport
-from grader.report import github, gradescope, html, json_report, junit, text
+from grader.report import classroom, github, gradescope, html, json_report, junit, text
 
 Renderer = Callable[[GradeReport], str]
 
@@ -16,4 +16,5 @@ RENDERERS: dict[str, Renderer] = {
     "junit": junit.render,
     "github": github.render,  # the step summary; annotations go to stdout (see cli)
     "html": html.render,
+    "classroom": classroom.render,  # GitHub Classroom's autograding reporter (the workflow base64-encodes it)
 }

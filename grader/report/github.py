@@ -17,6 +17,7 @@ import html
 import secrets
 
 from grader.engine.data import GradeReport, Status
+from grader.report.text import points_cell
 
 ICON = {
     Status.PASSED: "✅",
@@ -25,6 +26,7 @@ ICON = {
     Status.TIMEOUT: "⏱️",
     Status.NOT_ATTEMPTED: "⬜",
     Status.GRADER_ERROR: "⚠️",
+    Status.PENDING: "⏳",
 }
 
 
@@ -34,18 +36,20 @@ def _cell(text: str) -> str:
 
 def summary(report: GradeReport) -> str:
     lines = [
-        f"## Grade: {report.points:g} / {report.max_points:g} ({report.percent:.0f}%)",
+        f"## Grade: {points_cell(report.points, report.max_points, report.pending_points)} ({report.percent:.0f}%)",
         "",
         "| exercise | status | points | first problem |",
         "|---|---|---:|---|",
     ]
     for e in report.exercises:
-        bad = next((t for t in e.tests if t.status not in (Status.PASSED, Status.NOT_ATTEMPTED)), None)
+        quiet = (Status.PASSED, Status.NOT_ATTEMPTED, Status.PENDING)
+        bad = next((t for t in e.tests if t.status not in quiet), None)
         first = e.load_message or (bad.message if bad else "")
         first = first.splitlines()[0] if first else ""
-        lines.append(
-            f"| `{e.key}` | {ICON[e.status]} {e.status.value} | {e.points:g} / {e.max_points:g} | {_cell(first)} |"
-        )
+        points = points_cell(e.points, e.max_points, e.pending_points)
+        lines.append(f"| `{e.key}` | {ICON[e.status]} {e.status.value} | {points} | {_cell(first)} |")
+    if report.pending_points:
+        lines += ["", f"⏳ {report.pending_points:g} points are pending: hidden tests, graded by your instructor."]
     if report.grader_errors:
         lines += ["", "⚠️ The grader failed on some tests. That is not your fault, and they are not counted."]
     lines += ["", f"<sub>Isolation: {report.isolation}.</sub>", ""]
@@ -66,7 +70,7 @@ def annotation_lines(report: GradeReport, prefix: str = "exercises") -> str:
     seen: set[tuple[str, int | None, str]] = set()
     for e in report.exercises:
         for t in e.tests:
-            if t.status in (Status.PASSED, Status.NOT_ATTEMPTED) or (e.key, t.line, t.message) in seen:
+            if t.status in (Status.PASSED, Status.NOT_ATTEMPTED, Status.PENDING) or (e.key, t.line, t.message) in seen:
                 continue  # a file that failed to load fails every test the same way: say it once
             seen.add((e.key, t.line, t.message))
             level = "warning" if t.status is Status.GRADER_ERROR else "error"

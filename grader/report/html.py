@@ -24,6 +24,7 @@ COLOR = {
     Status.TIMEOUT: "#cf222e",
     Status.NOT_ATTEMPTED: "#6e7781",
     Status.GRADER_ERROR: "#8250df",
+    Status.PENDING: "#0969da",
 }
 
 CSS = """
@@ -98,8 +99,20 @@ def draw(spec: dict[str, Any]) -> str:
         plt.close(fig)
 
 
+def _pts(points: float, max_points: float, pending: float) -> str:
+    from grader.report.text import points_cell
+
+    return _esc(points_cell(points, max_points, pending))
+
+
 def _test_row(t: TestOutcome) -> str:
     message = f"<pre>{_esc(t.message)}</pre>" if t.message and t.status is not Status.PASSED else ""
+    if t.status is Status.PENDING:
+        return (
+            f"<tr><td>{_esc(t.name)}{message}</td>"
+            f'<td class="status" style="color:{COLOR[t.status]}">pending</td>'
+            f'<td class="pts">{t.max_points:g} pending</td></tr>'
+        )
     where = f"<div>at <code>{_esc(t.location)}</code></div>" if t.location else ""
     images = "".join(f'<img alt="{_esc(p.get("title", "plot"))}" src="{draw(p)}">' for p in t.plots)
     return (
@@ -117,7 +130,7 @@ def render(report: GradeReport) -> str:
         sections.append(
             f"<section><h2><span>{_esc(e.key)}</span>"
             f'<span class="status" style="color:{COLOR[e.status]}">{_esc(e.status.value)} · '
-            f"{e.points:g} / {e.max_points:g}</span></h2>{load}"
+            f"{_pts(e.points, e.max_points, e.pending_points)}</span></h2>{load}"
             f"<table><thead><tr><th>test</th><th>status</th><th>points</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></section>"
         )
@@ -126,8 +139,14 @@ def render(report: GradeReport) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>Grade: {report.points:g} / {report.max_points:g}</title><style>{CSS}</style></head><body>"
-        f'<h1>Your grade</h1><div class="total">{report.points:g} / {report.max_points:g} points '
-        f'({pct:.0f}%)</div><div class="bar"><div style="width:{pct:.1f}%"></div></div>'
+        f'<h1>Your grade</h1><div class="total">{_pts(report.points, report.max_points, report.pending_points)} '
+        f'points ({pct:.0f}%)</div><div class="bar"><div style="width:{pct:.1f}%"></div></div>'
+        + (
+            f'<p class="pending">{report.pending_points:g} points are pending: the hidden tests are graded in CI on '
+            "your fork and by your instructor, not here.</p>"
+            if report.pending_points
+            else ""
+        )
         + "".join(sections)
         + f"<footer>Graded {_esc(report.started_at)} in {report.duration:.1f} s. "
         f"Isolation: {_esc(report.isolation)}.</footer></body></html>\n"

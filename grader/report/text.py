@@ -17,6 +17,7 @@ STYLE = {
     Status.TIMEOUT: "red",
     Status.NOT_ATTEMPTED: "dim",
     Status.GRADER_ERROR: "bold magenta",
+    Status.PENDING: "cyan",
 }
 MARK = {
     Status.PASSED: "✓",
@@ -25,11 +26,18 @@ MARK = {
     Status.TIMEOUT: "⏱",
     Status.NOT_ATTEMPTED: "·",
     Status.GRADER_ERROR: "?",
+    Status.PENDING: "…",
 }
 
 
 def _points(x: float) -> str:
     return f"{x:g}"
+
+
+def points_cell(points: float, max_points: float, pending: float) -> str:
+    """ "3 / 4" or, with hidden tests not run here, "3 / 4 + 6 pending"."""
+    cell = f"{_points(points)} / {_points(max_points - pending)}"
+    return f"{cell} + {_points(pending)} pending" if pending else cell
 
 
 def render_to(console: Console, report: GradeReport) -> None:
@@ -40,20 +48,33 @@ def render_to(console: Console, report: GradeReport) -> None:
     table.add_column("tests passed", justify="right")
     for e in report.exercises:
         passed = sum(t.status is Status.PASSED for t in e.tests)
-        counted = sum(t.max_points > 0 for t in e.tests)
+        counted = sum(t.max_points > 0 and t.status is not Status.PENDING for t in e.tests)
         table.add_row(
             e.key,
             Text(f"{MARK[e.status]} {e.status.value}", style=STYLE[e.status]),
-            f"{_points(e.points)} / {_points(e.max_points)}",
+            points_cell(e.points, e.max_points, e.pending_points),
             f"{passed} / {counted}",
         )
     table.add_section()
     table.add_row(
-        "total", "", f"{_points(report.points)} / {_points(report.max_points)}", f"{report.percent:.0f}%", style="bold"
+        "total",
+        "",
+        points_cell(report.points, report.max_points, report.pending_points),
+        f"{report.percent:.0f}%",
+        style="bold",
     )
     console.print(table)
+    if report.pending_points:
+        console.print(
+            Text(
+                f"{_points(report.pending_points)} points are pending: the hidden tests are not in your copy of the "
+                "course. They are graded in CI on your fork and by your instructor; the percentage above counts "
+                "the public tests only.",
+                style=STYLE[Status.PENDING],
+            )
+        )
     for e in report.exercises:
-        bad = [t for t in e.tests if t.status not in (Status.PASSED, Status.NOT_ATTEMPTED)]
+        bad = [t for t in e.tests if t.status not in (Status.PASSED, Status.NOT_ATTEMPTED, Status.PENDING)]
         if not bad:
             continue
         console.print(Text(f"\n{e.key}", style="bold"))

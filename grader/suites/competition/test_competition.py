@@ -301,11 +301,13 @@ def _check_tier(sub: Any, tier: str, record: Any = None) -> None:
 # ---------------------------------------------------------------- format (3 points)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_submission_has_exactly_the_columns_id_and_churned(sub):
     _check_columns(_read(sub))
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_submission_has_each_test_id_once(sub):
     _ids(_read(sub))

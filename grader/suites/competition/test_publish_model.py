@@ -366,6 +366,7 @@ def _pickle_problems(files: dict[str, Any]) -> list[str]:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_scaler_state_is_plain_json(sub, kernel, rng):
     X = rng.normal(loc=rng.uniform(-30, 30, 5), scale=rng.uniform(0.1, 9, 5), size=(40, 5))
@@ -449,6 +450,7 @@ def test_scaler_from_state_transforms_bit_for_bit(sub, kernel, rng):
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_model_card_metadata(sub, rng):
     card = _card(rng)
@@ -527,6 +529,7 @@ def test_model_card_body(sub, rng):
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_folder_layout_and_json_files(sub, kernel, rng, device):
     s = _setup(kernel, sub, rng, device, hidden=(12, 6, 4), n_features=7, dropout=0.25)

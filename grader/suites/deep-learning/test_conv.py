@@ -213,6 +213,7 @@ def test_conv2d_matches_torch(sub: Any, rng: np.random.Generator, device: str) -
         _check(got, ref, f"conv2d output ({_describe(case)})", _XCORR)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_conv2d_output_size(sub: Any, rng: np.random.Generator) -> None:
     cases = [
@@ -236,6 +237,7 @@ def test_conv2d_output_size(sub: Any, rng: np.random.Generator) -> None:
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_conv2d_backward_matches_autograd(sub: Any, rng: np.random.Generator, device: str) -> None:
     for case in CONV_CASES:
@@ -272,6 +274,7 @@ def test_conv2d_backward_matches_autograd(sub: Any, rng: np.random.Generator, de
         _check(dx, ref["dx"], f"dx from {what}", hint)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_max_pool2d_matches_torch(sub: Any, rng: np.random.Generator, device: str) -> None:
     for shape, k, stride in POOL_CASES:
@@ -314,6 +317,7 @@ def test_max_pool2d_backward_matches_autograd(sub: Any, rng: np.random.Generator
         _check(got, ref["dx"], what, hint)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_max_pool2d_backward_breaks_ties_on_the_first_maximum(sub: Any, rng: np.random.Generator) -> None:
     x = rng.normal(size=(1, 2, 6, 7))  # distinct values: no ties

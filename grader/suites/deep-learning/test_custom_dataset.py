@@ -148,6 +148,7 @@ def _check_item(item: Any, i: int, x_exp: np.ndarray, y_exp: int, what: str) -> 
     assert_equal(int(y), y_exp, name=f"{what}[{i}] label y", hint=_LABELS)
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_iris_samples_have_the_right_types_and_values(sub: Any) -> None:
     frame = _iris()
@@ -239,6 +240,7 @@ def test_integer_classes_and_missing_columns(sub: Any) -> None:
             sub.CSVDataset(IRIS, "label" if not kwargs else "species", **kwargs)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_dataloader_batches_from_the_dataset(sub: Any, device: str) -> None:
     ds = sub.CSVDataset(IRIS, "species")

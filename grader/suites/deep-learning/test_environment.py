@@ -139,6 +139,7 @@ def _device(sub: Any, prefer: str | None, cuda: bool | None = None, mps: bool | 
     return name
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_get_device_on_this_machine(sub: Any, device: str) -> None:
     cuda = bool(sub.eval("lambda: __import__('torch').cuda.is_available()")())
@@ -181,6 +182,7 @@ def test_get_device_fallback_order(sub: Any) -> None:
             )
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_seed_everything_seeds_python_numpy_and_torch(sub: Any, seed: int) -> None:
     probe = _probe(sub, _DRAW_PROBE)
@@ -285,6 +287,7 @@ def test_two_seeded_training_runs_are_bit_identical(sub: Any, seed: int, device:
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(1.5)
 def test_describe_environment(sub: Any) -> None:
     truth = _probe(

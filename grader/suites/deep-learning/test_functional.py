@@ -74,6 +74,7 @@ def _compare(got: np.ndarray, expected: np.ndarray, name: str, hint: str) -> Non
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_softmax_matches_torch(sub: Any, rng: np.random.Generator) -> None:
     x = rng.normal(scale=3.0, size=(6, 9))
@@ -119,6 +120,7 @@ def test_softmax_is_stable_for_large_logits(sub: Any) -> None:
     _compare(got, F.softmax(_t(x), dim=-1).numpy(), "softmax of logits near +-1000 and 1e4", _SHIFT)
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_log_softmax_matches_torch_and_is_stable(sub: Any, rng: np.random.Generator) -> None:
     x = rng.normal(scale=3.0, size=(5, 8))
@@ -143,6 +145,7 @@ def test_log_softmax_matches_torch_and_is_stable(sub: Any, rng: np.random.Genera
     )
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_cross_entropy_matches_torch(sub: Any, rng: np.random.Generator) -> None:
     n, c = 12, 5
@@ -186,6 +189,7 @@ def test_cross_entropy_matches_torch(sub: Any, rng: np.random.Generator) -> None
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_relu_and_its_backward_match_torch(sub: Any, rng: np.random.Generator) -> None:
     x = rng.normal(size=(4, 7))

@@ -175,6 +175,7 @@ def _consequence(
     return ""
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_initial_parameters(sub: Any) -> None:
     net = sub.TwoLayerNet(6, 50, 4, weight_scale=0.1, seed=3)

@@ -401,6 +401,7 @@ def _adam_case(
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1.5)
 def test_sgd_momentum_matches_torch_for_20_steps(sub: Any, rng: np.random.Generator, device: str) -> None:
     _sgd_case(sub, rng, device, (3, 4), [0.05] * N_STEPS, momentum=0.9)
@@ -421,6 +422,7 @@ def test_sgd_learning_rate_may_change_between_steps(sub: Any, rng: np.random.Gen
     _sgd_case(sub, rng, device, (4, 2), lrs, momentum=0.9)
 
 
+@pytest.mark.public
 @pytest.mark.points(1.5)
 def test_adam_matches_torch_for_20_steps(sub: Any, rng: np.random.Generator, device: str) -> None:
     _adam_case(sub, _problem(rng, (5,)), device, [0.05] * N_STEPS)

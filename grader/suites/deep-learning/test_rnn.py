@@ -170,6 +170,7 @@ def _check_backward(sub: Any, p: dict[str, np.ndarray], dh: np.ndarray, device: 
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_rnn_step_matches_torch(sub: Any, rng: np.random.Generator, device: str) -> None:
     p = _params(rng, 4, 1, 3, 5)
@@ -182,6 +183,7 @@ def test_rnn_step_matches_torch(sub: Any, rng: np.random.Generator, device: str)
     _check(got, expected, "rnn_step output", hint)
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_rnn_forward_matches_torch(sub: Any, rng: np.random.Generator, device: str) -> None:
     for n, t, d, h in ((3, 5, 4, 6), (1, 7, 2, 3)):
@@ -210,6 +212,7 @@ def test_rnn_forward_matches_torch(sub: Any, rng: np.random.Generator, device: s
         _check(got, expected, what, hint)
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_rnn_backward_matches_autograd(sub: Any, rng: np.random.Generator, device: str) -> None:
     p = _params(rng, 3, 5, 4, 6)
@@ -311,6 +314,7 @@ def test_clip_grad_norm_matches_torch(sub: Any, rng: np.random.Generator, device
         _check(c, e, f"clipped[{i}] (one large entry of 5.0, max_norm 1.0)", hint, tol=1e-10)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_clip_grad_norm_below_the_limit_and_inputs_untouched(sub: Any, rng: np.random.Generator) -> None:
     grads = [rng.normal(size=(3, 2)), rng.normal(size=(5,))]

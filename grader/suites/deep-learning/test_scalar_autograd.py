@@ -150,6 +150,7 @@ def _check(sub: Any, runner: Any, expr: str, xs: Sequence[float], hint: str | No
             )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_leaves_and_forward_values(sub: Any) -> None:
     v = sub.Value(2)

@@ -139,6 +139,7 @@ def _history(sub: Any) -> list[float]:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_model_maps_pixels_to_ten_logits(sub: Any, device: str) -> None:
     _logits(sub, _data()["X_test"][:5], device)
@@ -187,6 +188,7 @@ def test_model_scores_at_least_097_on_held_out_digits(sub: Any, device: str) -> 
     )
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_history_starts_near_ln10(sub: Any) -> None:
     hist = _history(sub)
@@ -227,6 +229,7 @@ def test_history_starts_near_ln10(sub: Any) -> None:
     )
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_history_is_the_training_loss_per_epoch(sub: Any, device: str) -> None:
     data = _data()
@@ -265,6 +268,7 @@ def test_history_is_the_training_loss_per_epoch(sub: Any, device: str) -> None:
     )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_test_accuracy_is_the_accuracy_on_the_test_split(sub: Any, device: str) -> None:
     data = _data()

@@ -142,6 +142,7 @@ def _premise(sub: Any, device: str) -> None:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_matches_torch_without_mask(sub: Any, device: str, seed: int) -> None:
     g = _gen(seed)
@@ -218,6 +219,7 @@ def test_future_tokens_do_not_change_the_past(sub: Any, device: str, seed: int) 
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_causal_mask(sub: Any, device: str) -> None:
     for T in (1, 4, 7):

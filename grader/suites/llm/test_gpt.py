@@ -350,6 +350,7 @@ def test_a_future_token_never_changes_earlier_logits(sub: Any, device: str, rng:
             )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_initial_loss_is_about_ln_vocab_and_init_is_seeded(sub: Any, device: str, rng: np.random.Generator) -> None:
     cfg = {"vocab_size": 67, "block_size": 32, "n_layer": 2, "n_head": 4, "n_embd": 64, "dropout": 0.0, "bias": True}

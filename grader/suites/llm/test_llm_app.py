@@ -180,6 +180,7 @@ def _should_not_raise(run: Any, question: str, what: str, hint: str) -> Any:
 # ---------------------------------------------------------------- chunking
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_chunk_text_examples(sub: Any) -> None:
     for text, size, overlap in (
@@ -222,6 +223,7 @@ def test_chunk_text_overlap_and_errors(sub: Any) -> None:
 # ---------------------------------------------------------------- retrieval
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_retriever_recall_at_3(sub: Any) -> None:
     chunks, labels = [], []
@@ -286,6 +288,7 @@ def test_retriever_ties_and_k(sub: Any) -> None:
 # ---------------------------------------------------------------- prompting
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_build_prompt_numbers_the_sources(sub: Any) -> None:
     contexts = ["Vacation is 25 days.", "Sick leave has no limit.", "Salaries are paid on the 25th."]

@@ -261,6 +261,7 @@ def _premise(k: _Kernel) -> None:
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_layers_and_parameters(sub: Any, device: str, seed: int) -> None:
     k = _Kernel(sub, device)

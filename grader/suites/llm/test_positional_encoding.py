@@ -156,6 +156,7 @@ def _gen(seed: int) -> torch.Generator:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_sinusoidal_matches_the_paper(sub: Any, device: str) -> None:
     got = _call(sub, device, "sinusoidal_encoding", 50, 16, dtype="float64", device=device)

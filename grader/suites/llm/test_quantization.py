@@ -201,6 +201,7 @@ _ROUND_HINT = "Divide by the scale first, then round: q = torch.round(w / scale)
 # ---------------------------------------------------------------- tests: tensors
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_absmax_int8_is_symmetric_and_within_half_a_step(sub: Any, device: str, rng: np.random.Generator) -> None:
     w = _weights(rng, 6, 33, scale=0.05)
@@ -224,6 +225,7 @@ def test_absmax_int8_is_symmetric_and_within_half_a_step(sub: Any, device: str, 
     assert_equal(int(q[2, 7]), -127, name="the code of the largest |w| (-0.4)", hint=range_hint)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_zeropoint_int8_uses_the_full_range_and_represents_zero(
     sub: Any, device: str, rng: np.random.Generator
@@ -263,6 +265,7 @@ def test_zeropoint_int8_uses_the_full_range_and_represents_zero(
     assert_equal(int(zp), -128, name="zero_point of an all-positive tensor", hint=zero_hint)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_all_zero_tensors_give_zeros_not_nan(sub: Any, device: str) -> None:
     hint = (
@@ -406,6 +409,7 @@ def test_int4_groupwise_scales_each_group(sub: Any, device: str, rng: np.random.
         _call(sub, "int4_groupwise", device, w, 5)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_pack_int4_round_trips_with_the_low_nibble_first(sub: Any, device: str, rng: np.random.Generator) -> None:
     codes = torch.arange(-8, 8, dtype=torch.int8).reshape(2, 8)

@@ -160,6 +160,7 @@ def _check_frequencies(
 # ---------------------------------------------------------------- sample_next
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_greedy_and_reproducible(sub: Any, device: str, seed: int) -> None:
     k = _Kernel(sub, device)
@@ -318,6 +319,7 @@ def _sample_premise(k: _Kernel) -> None:
             )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_generate_greedy_with_a_toy_model(sub: Any, device: str, seed: int) -> None:
     k = _Kernel(sub, device)
@@ -485,6 +487,7 @@ _TRAP = _logp_table(
 )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_beam_width_one_is_greedy(sub: Any, device: str, seed: int) -> None:
     k = _Kernel(sub, device)

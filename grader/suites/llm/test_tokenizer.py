@@ -132,6 +132,7 @@ def _from_text(sub: Any, text: str) -> Any:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_char_tokenizer_round_trip(sub: Any) -> None:
     text = "hello world, hello tokens!\nÀ bientôt."
@@ -167,6 +168,7 @@ def test_char_tokenizer_unknown_character_raises(sub: Any) -> None:
         tok.encode("abz")
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_merge_is_left_to_right_and_non_overlapping(sub: Any) -> None:
     cases = [
@@ -244,6 +246,7 @@ def _check_merges(sub: Any, got: list[tuple[int, int]], text: str, vocab_size: i
     )
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_train_bpe_small_texts(sub: Any) -> None:
     for text, vocab_size in (
@@ -267,6 +270,7 @@ def test_train_bpe_on_a_paragraph(sub: Any) -> None:
     _check_merges(sub, got, _TEXT, 256 + 60, "a paragraph of 523 bytes, 316")
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_bpe_encode_applies_merges_in_order(sub: Any) -> None:
     merges = _train(_TEXT, 256 + 60)

@@ -141,6 +141,7 @@ def _reported(value: Any, name: str) -> float:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_vocabulary_is_the_sorted_characters_of_the_text(sub: Any) -> None:
     chars = sub.chars
@@ -162,6 +163,7 @@ def test_vocabulary_is_the_sorted_characters_of_the_text(sub: Any) -> None:
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_initial_loss_is_about_ln_vocab(sub: Any, device: str) -> None:
     value = _reported(sub.initial_loss, "initial_loss")
@@ -209,6 +211,7 @@ def test_trained_model_never_looks_at_future_tokens(sub: Any, device: str) -> No
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(4)
 def test_validation_loss_on_held_out_text_is_below_target(sub: Any, device: str) -> None:
     model, block_size = _model(sub)
@@ -240,6 +243,7 @@ def test_validation_loss_on_held_out_text_is_below_target(sub: Any, device: str)
     )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_reported_val_loss_matches_the_held_out_loss(sub: Any, device: str) -> None:
     value = _reported(sub.val_loss, "val_loss")

@@ -156,6 +156,7 @@ def _check_given_split(sub: Any, *names: str) -> None:
             )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_model_is_a_pipeline(sub):
     steps = _steps(sub.model)
@@ -237,6 +238,7 @@ def test_model_predicts_the_held_out_split(sub):
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_cv_scores_are_five_accuracies(sub):
     scores = _scores(sub.cv_scores)
@@ -289,6 +291,7 @@ def test_cv_scores_match_five_fold_cv_on_the_training_split(sub):
     )
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_test_accuracy_is_the_accuracy_on_the_test_split(sub):
     data = _data()

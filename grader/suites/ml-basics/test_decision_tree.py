@@ -283,6 +283,7 @@ def _compare_with_sklearn(
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_gini_and_entropy(sub: Any, rng: np.random.Generator) -> None:
     cases = [
@@ -324,6 +325,7 @@ def test_gini_and_entropy(sub: Any, rng: np.random.Generator) -> None:
             fail(f"`{fn}` of an empty array is {value!r}, expected 0.0.", hint="Return 0.0 for an empty y.")
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_best_split_finds_the_largest_weighted_gain(sub: Any, rng: np.random.Generator) -> None:
     # unbalanced children: a plain sum or average of the child impurities picks other splits
@@ -383,6 +385,7 @@ def test_best_split_ties_and_degenerate_inputs(sub: Any, rng: np.random.Generato
             )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_tree_matches_sklearn(sub: Any, rng: np.random.Generator) -> None:
     X_test = _f32(rng.uniform(-1, 1, size=(400, 4)))

@@ -178,6 +178,7 @@ def test_n_iter_counts_iterations_and_stops_at_tol(sub: Any) -> None:
     )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_inertia_never_increases(sub: Any, rng: np.random.Generator) -> None:
     X = _blobs(rng, [(0, 0), (2, 1), (1, 3)], [30, 30, 30], std=1.2)

@@ -119,6 +119,7 @@ def _neighbours_follow(model: Any, train: np.ndarray, X: np.ndarray, k: int, wha
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_kneighbors_matches_sklearn(sub: Any, rng: np.random.Generator) -> None:
     train = rng.normal(size=(40, 3))

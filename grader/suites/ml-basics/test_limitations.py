@@ -173,6 +173,7 @@ def _nonconvex(sub: Any) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_kmeans_fails_on_nonconvex_clusters(sub: Any) -> None:
     X, y = _nonconvex(sub)
@@ -189,6 +190,7 @@ def test_kmeans_fails_on_nonconvex_clusters(sub: Any) -> None:
     _matches(stored, ari, "ari_kmeans", f"KMeans(n_clusters={k}, n_init=10, random_state=0)")
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_a_structure_aware_method_recovers_them(sub: Any) -> None:
     X, y = _nonconvex(sub)
@@ -247,6 +249,7 @@ def _xor_data(sub: Any) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_a_linear_model_is_near_chance_on_xor(sub: Any) -> None:
     X, y = _xor_data(sub)
@@ -261,6 +264,7 @@ def test_a_linear_model_is_near_chance_on_xor(sub: Any) -> None:
     _matches(stored, acc, "acc_linear", "LogisticRegression().fit(X_xor, y_xor).score(X_xor, y_xor)")
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_a_feature_map_makes_xor_linear(sub: Any, rng: np.random.Generator) -> None:
     X, y = _xor_data(sub)
@@ -299,6 +303,7 @@ def test_a_feature_map_makes_xor_linear(sub: Any, rng: np.random.Generator) -> N
 # ---------------------------------------------------------------- 3. distances
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_nearest_farthest_ratio(sub: Any, rng: np.random.Generator) -> None:
     hint = "Use Euclidean distances, with the square root: d_i = sqrt(sum((X[i] - q) ** 2)); return min(d) / max(d)."
@@ -318,6 +323,7 @@ def test_nearest_farthest_ratio(sub: Any, rng: np.random.Generator) -> None:
     assert_close(got, 0.0, atol=1e-12, name="nearest_farthest_ratio(X, X[3]) (the query is a row of X)", hint=hint)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_distance_ratio_tends_to_one(sub: Any) -> None:
     dims = [2, 10, 100, 1000]
@@ -358,6 +364,7 @@ def test_distance_ratio_tends_to_one(sub: Any) -> None:
 # ---------------------------------------------------------------- 4. separable logistic regression
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_logistic_weight_norms_follow_gradient_descent(sub: Any, rng: np.random.Generator) -> None:
     X = rng.normal(size=(60, 3))
@@ -384,6 +391,7 @@ def test_logistic_weight_norms_follow_gradient_descent(sub: Any, rng: np.random.
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_weights_diverge_only_without_regularisation(sub: Any) -> None:
     X = _array(sub.X_sep, "X_sep", 2).astype(np.float64)

@@ -122,6 +122,7 @@ def _check_fit(
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_fit_returns_self_sets_attributes_and_leaves_inputs_alone(sub: Any, rng: np.random.Generator) -> None:
     X, y = _regression_data(rng, 30, 3)

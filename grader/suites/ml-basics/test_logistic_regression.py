@@ -120,6 +120,7 @@ def _proba(model: Any, X: np.ndarray, what: str) -> np.ndarray:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_sigmoid_is_accurate_and_never_overflows(sub: Any, rng: np.random.Generator) -> None:
     z = np.concatenate([np.linspace(-40, 40, 81), rng.normal(0, 5, size=19)]).reshape(4, 25)
@@ -148,6 +149,7 @@ def test_sigmoid_is_accurate_and_never_overflows(sub: Any, rng: np.random.Genera
     assert_equal(value[[0, -1]], np.array([0.0, 1.0]), name="sigmoid([-1000.0, 1000.0])", hint=hint)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_binary_cross_entropy_is_finite_at_0_and_1(sub: Any, rng: np.random.Generator) -> None:
     y = rng.integers(0, 2, size=30)
@@ -192,6 +194,7 @@ def test_binary_cross_entropy_is_finite_at_0_and_1(sub: Any, rng: np.random.Gene
         sub.binary_cross_entropy(y_ext, p_ext[:, None])
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_loss_and_gradient_pass_a_gradient_check(sub: Any, rng: np.random.Generator) -> None:
     X, y = _data(rng, 40, 4)
@@ -284,6 +287,7 @@ def _gd_follows(sub: Any, X: np.ndarray, y: np.ndarray, alpha: float, lr: float,
         fail(f"{what}; this follows from `fit`, which does not follow the pinned GD update (see the test above).")
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_probabilities_match_sklearn(sub: Any, rng: np.random.Generator) -> None:
     for alpha, n in ((0.02, 200), (0.0, 150)):

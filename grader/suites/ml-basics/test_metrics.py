@@ -108,6 +108,7 @@ def _auc(sub: Any, y: np.ndarray, s: np.ndarray, what: str) -> float:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_accuracy(sub: Any, rng: np.random.Generator) -> None:
     y_true = rng.integers(0, 3, size=50)
@@ -128,6 +129,7 @@ def test_accuracy(sub: Any, rng: np.random.Generator) -> None:
         sub.accuracy(words, words[:3])
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_confusion_matrix_matches_sklearn(sub: Any, rng: np.random.Generator) -> None:
     y_true = rng.integers(0, 3, size=60)
@@ -166,6 +168,7 @@ def test_confusion_matrix_matches_sklearn(sub: Any, rng: np.random.Generator) ->
     )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_precision_recall_f1_binary(sub: Any, rng: np.random.Generator) -> None:
     y_true = rng.integers(0, 2, size=80)
@@ -212,6 +215,7 @@ def test_macro_average_matches_sklearn(sub: Any, rng: np.random.Generator) -> No
     _check_prf(sub, y_true, y_pred, "average='macro', 4 unbalanced string labels", average="macro")
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_roc_auc_matches_sklearn_with_ties(sub: Any, rng: np.random.Generator) -> None:
     for n, levels in ((40, 4), (200, 10), (15, 2)):
@@ -263,6 +267,7 @@ def test_auc_is_rank_based(sub: Any, rng: np.random.Generator) -> None:
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_roc_curve_matches_sklearn(sub: Any, rng: np.random.Generator) -> None:
     y, s = _scored(rng, 60, levels=7)

@@ -133,6 +133,7 @@ def _ids_of_split(parts: tuple[np.ndarray, ...], n: int, what: str) -> tuple[np.
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_kfold_matches_sklearn_without_shuffle(sub: Any) -> None:
     for n, k in ((10, 5), (23, 5), (7, 3), (12, 12)):
@@ -184,6 +185,7 @@ def test_kfold_shuffle(sub: Any) -> None:
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_stratified_kfold_keeps_class_proportions(sub: Any, rng: np.random.Generator) -> None:
     k = 5
@@ -218,6 +220,7 @@ def test_stratified_kfold_keeps_class_proportions(sub: Any, rng: np.random.Gener
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_train_test_split_sizes_and_pairing(sub: Any, rng: np.random.Generator) -> None:
     n = 41
@@ -276,6 +279,7 @@ def test_train_test_split_stratified(sub: Any, rng: np.random.Generator) -> None
                 )
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_cross_val_score_scales_inside_each_fold(sub: Any, rng: np.random.Generator) -> None:
     n, k = 48, 4  # k divides n: the folds are the same whatever a remainder rule does

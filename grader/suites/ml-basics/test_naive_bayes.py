@@ -71,6 +71,7 @@ def _follows(model: Any, sk: Any, what: str, X_ordinary: np.ndarray | None = Non
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_classes_priors_and_means_match_sklearn(sub: Any, rng: np.random.Generator) -> None:
     X, y = _data(rng)

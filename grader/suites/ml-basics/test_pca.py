@@ -168,6 +168,7 @@ def test_explained_variance_matches_sklearn(sub: Any, rng: np.random.Generator) 
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_signs_are_pinned(sub: Any, rng: np.random.Generator) -> None:
     X = _data(rng, n=50)

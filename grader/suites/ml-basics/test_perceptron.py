@@ -194,6 +194,7 @@ def test_first_epochs_follow_the_pinned_rule(sub: Any, rng: np.random.Generator)
         assert_equal(got["n_iter"], exp["n_iter"], name=f"n_iter_ ({what})", hint="n_iter_ counts the epochs run.")
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_matches_sklearn_perceptron(sub: Any, rng: np.random.Generator) -> None:
     X = rng.normal(size=(50, 3))

@@ -190,6 +190,7 @@ def _local_cubic(X: np.ndarray) -> float:
 # ---------------------------------------------------------------- numerical_gradient
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_numerical_gradient_matches_analytic_gradients(sub: Any, rng: np.random.Generator) -> None:
     k = K(sub)
@@ -304,6 +305,7 @@ def test_numerical_gradient_works_in_float64(sub: Any, rng: np.random.Generator)
 # ---------------------------------------------------------------- jacobian
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_jacobian_matches_the_analytic_jacobian(sub: Any, rng: np.random.Generator) -> None:
     k = K(sub)
@@ -353,6 +355,7 @@ def test_jacobian_matches_the_analytic_jacobian(sub: Any, rng: np.random.Generat
 # ---------------------------------------------------------------- gradient descent
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_gradient_descent_returns_the_trajectory(sub: Any, rng: np.random.Generator) -> None:
     k = K(sub)
@@ -418,6 +421,7 @@ def test_gradient_descent_returns_the_trajectory(sub: Any, rng: np.random.Genera
 # ---------------------------------------------------------------- chain rule
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_chain_rule_grad_combines_the_two_derivatives(sub: Any, rng: np.random.Generator) -> None:
     k = K(sub)

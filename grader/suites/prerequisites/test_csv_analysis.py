@@ -124,6 +124,7 @@ def _number(value: Any, name: str, kind: str) -> float:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_df_is_the_file_as_read(sub: Any) -> None:
     ref = _round_trip(_reference()["df"])
@@ -144,6 +145,7 @@ def test_df_is_the_file_as_read(sub: Any) -> None:
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_missing_values_are_counted(sub: Any) -> None:
     ref = _reference()

@@ -120,6 +120,7 @@ def _violations(sources: dict[str, str], bound: list[str], start: str) -> list[s
 # ---------------------------------------------------------------- matmul
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_matmul_matches_numpy(sub: Any, rng: np.random.Generator) -> None:
     for n, k, m in ((3, 4, 5), (1, 6, 1), (5, 1, 2), (6, 6, 6)):
@@ -221,6 +222,7 @@ def _check_eigenpair(result: Any, A: np.ndarray, lam: float, vec: np.ndarray, wh
     return v
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_power_iteration_finds_the_dominant_eigenpair(sub: Any, rng: np.random.Generator) -> None:
     # symmetric, dominant eigenvalue positive
@@ -310,6 +312,7 @@ def _check_basis(Q: Any, V: np.ndarray, rank: int, what: str, orth_tol: float, h
     return Q
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_gram_schmidt_gives_the_orthonormal_basis_of_qr(sub: Any, rng: np.random.Generator) -> None:
     for n, k in ((6, 4), (3, 3), (5, 1)):
@@ -396,6 +399,7 @@ def test_gram_schmidt_skips_dependent_columns(sub: Any, rng: np.random.Generator
 # ---------------------------------------------------------------- projection
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_project_onto_a_line_and_onto_a_subspace(sub: Any, rng: np.random.Generator) -> None:
     v, u = rng.normal(size=5), 3.0 * rng.normal(size=5)

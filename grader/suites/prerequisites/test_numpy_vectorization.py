@@ -164,6 +164,7 @@ def _check_array(value: Any, shape: tuple[int, ...], name: str, hint: str | None
 # ---------------------------------------------------------------- correctness
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_pairwise_distances_match_scipy(sub: Any, rng: np.random.Generator) -> None:
     for n, m, d in ((7, 5, 3), (1, 4, 1), (6, 6, 10)):
@@ -220,6 +221,7 @@ def test_pairwise_distances_never_negative_or_nan(sub: Any, rng: np.random.Gener
     assert_close(D, cdist(X, Y), atol=2e-3, name="pairwise_distances far from the origin", hint=clip)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_standardize_matches_standard_scaler(sub: Any, rng: np.random.Generator) -> None:
     X = rng.normal(size=(30, 4)) * np.array([1.0, 10.0, 0.1, 3.0]) + np.array([5.0, -2.0, 100.0, 0.0])
@@ -263,6 +265,7 @@ def test_standardize_matches_standard_scaler(sub: Any, rng: np.random.Generator)
     )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_one_hot_puts_a_one_in_the_label_column(sub: Any, rng: np.random.Generator) -> None:
     y = rng.integers(0, 5, size=12)
@@ -278,6 +281,7 @@ def test_one_hot_puts_a_one_in_the_label_column(sub: Any, rng: np.random.Generat
     assert_close(sub.one_hot([2, 0], 3), np.array([[0.0, 0, 1], [1, 0, 0]]), name="one_hot([2, 0], 3)")
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_moving_average_matches_a_valid_convolution(sub: Any, rng: np.random.Generator) -> None:
     x = rng.normal(size=40)

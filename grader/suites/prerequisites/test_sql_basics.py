@@ -279,6 +279,7 @@ def _by_group(rows: Rows, width: int) -> dict[tuple[Any, ...], tuple[Any, ...]]:
 # ---------------------------------------------------------------- heavy_penguins: filter and sort
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_heavy_penguins_filters_and_sorts(sub: Any, rng: np.random.Generator) -> None:
     remote, local = _databases(sub, _penguin_tables())
@@ -316,6 +317,7 @@ def test_heavy_penguins_binds_its_parameters(sub: Any) -> None:
 # ---------------------------------------------------------------- species_island_summary: GROUP BY, HAVING
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_group_summary_counts_every_penguin(sub: Any) -> None:
     remote, local = _databases(sub, _penguin_tables())
@@ -361,6 +363,7 @@ def test_group_summary_filters_groups_with_having(sub: Any) -> None:
 # ---------------------------------------------------------------- isotopes_by_species: a join
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_isotopes_by_species_joins_every_penguin(sub: Any) -> None:
     remote, local = _databases(sub, _penguin_tables())
@@ -391,6 +394,7 @@ def test_isotopes_by_species_joins_every_penguin(sub: Any) -> None:
 # ---------------------------------------------------------------- heaviest_per_species: a window
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_heaviest_per_species_ranks_with_a_window(sub: Any) -> None:
     remote, local = _databases(sub, _penguin_tables())

@@ -87,6 +87,7 @@ def _interval(sub: Any, x: np.ndarray, confidence: float) -> np.ndarray:
 # ---------------------------------------------------------------- mean_confidence_interval
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_mean_interval_matches_scipy(sub: Any, rng: np.random.Generator) -> None:
     for n, confidence in ((4, 0.95), (12, 0.9), (60, 0.99)):
@@ -145,6 +146,7 @@ def test_mean_interval_covers_the_true_mean_95_percent_of_the_time(sub: Any) -> 
 # ---------------------------------------------------------------- welch_t_test
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_welch_t_test_matches_scipy(sub: Any, rng: np.random.Generator) -> None:
     cases = [
@@ -174,6 +176,7 @@ def test_welch_t_test_matches_scipy(sub: Any, rng: np.random.Generator) -> None:
 # ---------------------------------------------------------------- bootstrap_ci
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_bootstrap_follows_the_pinned_recipe(sub: Any, rng: np.random.Generator) -> None:
     x = rng.exponential(2.0, size=25)
@@ -271,6 +274,7 @@ def test_bootstrap_is_seeded_and_agrees_with_scipy(sub: Any, rng: np.random.Gene
 # ---------------------------------------------------------------- ab_test_proportions
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_ab_test_matches_the_chi_squared_test(sub: Any) -> None:
     for conv_a, n_a, conv_b, n_b in ((120, 2400, 156, 2500), (45, 300, 30, 310), (3, 40, 9, 35), (50, 1000, 50, 1000)):

@@ -252,6 +252,7 @@ def _as_pairs(value: Any, what: str) -> list[tuple[Any, Any]]:
     return pairs
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_top_k_words_sorts_by_count_then_alphabetically(sub: Any, rng: np.random.Generator) -> None:
     text = "b a b c a d e e e f"  # e:3, a:2, b:2, then c, d, f with 1
@@ -339,6 +340,7 @@ def test_command_line_reads_a_file_or_standard_input(sub: Any) -> None:
             fail(f"`{what}` printed {out[:300]!r}, expected {want[:300]!r}.", hint)
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_command_line_reports_errors_without_a_traceback(sub: Any) -> None:
     k = K(sub)
