@@ -136,6 +136,7 @@ def _one_round_ok(sub: Any, device: str, seed: int) -> bool:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1.5)
 def test_losses_match_hand_computed_values(sub: Any, device: str, seed: int) -> None:
     ln2 = math.log(2.0)
@@ -168,6 +169,7 @@ def test_losses_match_hand_computed_values(sub: Any, device: str, seed: int) -> 
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_discriminator_step_updates_d_only_through_a_detached_fake(sub: Any, device: str, seed: int) -> None:
     G, D, gsd, dsd = _build(sub, device, seed % 2**31)
@@ -195,6 +197,7 @@ def test_discriminator_step_updates_d_only_through_a_detached_fake(sub: Any, dev
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_generator_step_updates_g_and_leaves_d_alone(sub: Any, device: str, seed: int) -> None:
     G, D, gsd, dsd = _build(sub, device, seed % 2**31)
@@ -221,6 +224,7 @@ def test_generator_step_updates_g_and_leaves_d_alone(sub: Any, device: str, seed
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(1.5)
 def test_train_step_updates_d_first_then_g_against_the_new_d(sub: Any, device: str, seed: int) -> None:
     G, D, gsd, dsd = _build(sub, device, seed % 2**31)

@@ -129,6 +129,7 @@ def _gen(seed: int) -> torch.Generator:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_slopes_for_powers_of_two(sub: Any, device: str) -> None:
     by_hand = {
@@ -176,6 +177,7 @@ def test_slopes_for_other_head_counts_follow_the_papers_rule(sub: Any, device: s
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_bias_matches_hand_computed_matrices(sub: Any, device: str) -> None:
     _check_own_slopes(sub, device, 2)

@@ -232,6 +232,7 @@ def _forward_ok(
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_without_a_cache_the_logits_are_the_gpts(sub: Any, device: str, seed: int) -> None:
     sd = _state_dict(_CFG, 1)
@@ -320,6 +321,7 @@ def test_cached_logits_equal_the_full_recomputation_at_every_step(sub: Any, devi
         past = present
 
 
+@pytest.mark.public
 @pytest.mark.points(1.5)
 def test_generate_is_greedy_with_and_without_the_cache(sub: Any, device: str, seed: int) -> None:
     sd = _state_dict(_CFG, 4)

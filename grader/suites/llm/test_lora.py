@@ -149,6 +149,7 @@ def _state(sub: Any, layer: RemoteRef) -> dict[str, Any]:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_a_new_adapter_starts_equal_to_the_base_and_only_it_trains(sub: Any, device: str, seed: int) -> None:
     seed %= 2**31

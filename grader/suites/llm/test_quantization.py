@@ -479,6 +479,7 @@ def _quantizer_premise(sub: Any) -> None:
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_quantize_linear_layers_replaces_every_linear_and_nothing_else(sub: Any, device: str) -> None:
     model = _quantized_reference(sub, device)

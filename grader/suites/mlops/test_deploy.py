@@ -87,6 +87,7 @@ def _words(ins: Any) -> list[str]:
 # ---------------------------------------------------------------- Dockerfile
 
 
+@pytest.mark.public
 @pytest.mark.points(1.5)
 def test_dockerfile_passes_hadolint(sub: Any) -> None:
     text = _text(sub, "dockerfile")
@@ -225,6 +226,7 @@ def _workflow(sub: Any) -> dict[Any, Any]:
     return data
 
 
+@pytest.mark.public
 @pytest.mark.points(1.5)
 def test_workflow_passes_actionlint(sub: Any) -> None:
     text = _text(sub, "ci_workflow")

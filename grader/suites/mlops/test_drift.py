@@ -134,6 +134,7 @@ def _check_psi(sub: Any, reference: np.ndarray, current: np.ndarray, n_bins: int
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1.5)
 def test_bin_edges_are_reference_quantiles(sub: Any, rng: np.random.Generator) -> None:
     reference = rng.normal(5.0, 2.0, size=501)
@@ -156,6 +157,7 @@ def test_bin_edges_are_reference_quantiles(sub: Any, rng: np.random.Generator) -
     assert_close(edges, expected, name="bin_edges on a feature with ties", hint=_H_EDGES)
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_psi_hand_computed_with_an_empty_bin(sub: Any) -> None:
     # Reference 0..9 with n_bins=2: one inner edge at 4.5, p = [0.5, 0.5]. Every current value is
@@ -192,6 +194,7 @@ def test_psi_matches_the_recipe_on_shifted_windows(sub: Any, rng: np.random.Gene
     _check_psi(sub, ref_int, cur_int, 4, "integer-valued windows (values sit on the edges)")
 
 
+@pytest.mark.public
 @pytest.mark.points(1.5)
 def test_ks_statistic_matches_scipy(sub: Any, rng: np.random.Generator) -> None:
     cases = [
@@ -257,6 +260,7 @@ def _report_data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list
     return reference, current, ["stable", "shifted", "small_shift"]
 
 
+@pytest.mark.public
 @pytest.mark.points(1.5)
 def test_drift_report_flags_features_when_both_tests_agree(sub: Any, rng: np.random.Generator) -> None:
     reference, current, names = _report_data(rng)
@@ -293,6 +297,7 @@ def test_drift_report_flags_features_when_both_tests_agree(sub: Any, rng: np.ran
             )
 
 
+@pytest.mark.public
 @pytest.mark.points(1)
 def test_should_alert_counts_drifted_features(sub: Any) -> None:
     def report(flags: list[bool]) -> dict[str, dict[str, Any]]:

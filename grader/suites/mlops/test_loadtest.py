@@ -147,6 +147,7 @@ def _run(sub: Any, rng: np.random.Generator, n: int = 40, concurrency: int = 6) 
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_percentile_is_nearest_rank(sub: Any, rng: np.random.Generator) -> None:
     values = [40.0, 15.0, 50.0, 35.0, 20.0]
@@ -164,6 +165,7 @@ def test_percentile_is_nearest_rank(sub: Any, rng: np.random.Generator) -> None:
         )
 
 
+@pytest.mark.public
 @pytest.mark.points(3)
 def test_load_test_times_every_request_in_order(sub: Any, rng: np.random.Generator) -> None:
     run = _run(sub, rng)

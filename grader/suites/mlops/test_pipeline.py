@@ -223,6 +223,7 @@ def _fits(counts: dict[str, int], what: str, expected_fit: int, hint: str | None
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_first_run_trains_evaluates_and_registers(sub: Any, rng: np.random.Generator) -> None:
     bench = Bench(sub)

@@ -147,6 +147,7 @@ def _check_predictions(payload: Any, model: dict[str, Any], X: np.ndarray, what:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.public
 @pytest.mark.points(1.5)
 def test_health_reports_the_model_version(sub: Any, rng: np.random.Generator) -> None:
     model = _model(rng, version=f"v{int(rng.integers(100, 999))}")
