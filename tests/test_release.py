@@ -99,7 +99,10 @@ def test_no_solution_block_is_in_the_release(out: Path) -> None:
     blocks = solution_blocks()
     assert len(blocks) > 100, "the solutions' blocks were not found"
     everything = "\n".join(squash(t) for t in text_files(out).values())
-    leaks = [(where, code) for where, code in blocks if code in everything]
+    # A one-line block such as `return self.net(x)` may also stand, outside any block, in a stub that
+    # learners get anyway: that is no leak. Anything found in the release and in no stub is.
+    stubs = "\n".join(squash(t) for t in text_files(ROOT / "exercises").values())
+    leaks = [(where, code) for where, code in blocks if code in everything and code not in stubs]
     assert not leaks, f"solution code in the release: {leaks[:5]}"
 
 
