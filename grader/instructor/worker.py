@@ -41,6 +41,7 @@ from typing import IO, Any
 # Landlock (Linux >= 5.13): the same syscall numbers on every architecture.
 _SYS_CREATE_RULESET, _SYS_ADD_RULE, _SYS_RESTRICT_SELF = 444, 445, 446
 _PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_PDEATHSIG = 1
 _RULE_PATH_BENEATH = 1
 _ACCESS_EXECUTE = 1 << 0
 _ACCESS_READ_FILE = 1 << 2
@@ -49,6 +50,12 @@ _ACCESS_READ_DIR = 1 << 3
 _WRITE_RIGHTS_V1 = (1 << 1) | sum(1 << b for b in range(4, 13))
 _REFER, _TRUNCATE = 1 << 13, 1 << 14
 _SCOPE_SIGNAL = 1 << 1  # ABI 6: no signals to processes outside the domain (the batch process)
+
+
+LANDLOCK_NOTE = (
+    "; Landlock (grader batch): the kernel may write only in its own temporary folder and cannot signal "
+    "the batch, but bubblewrap is not available, so it can read files as you can"
+)
 
 
 class LandlockUnavailable(OSError):
@@ -131,6 +138,8 @@ class Worker:
         self._lock = threading.Lock()
         self.isolation: str = config["isolation"]
         self.describe = sandbox.describe(self.isolation)
+        if config.get("confine"):
+            self.describe = self.describe.split(". Warning")[0] + LANDLOCK_NOTE
         self.device = resolve_device(config.get("device", "cpu"))
         self.exercises = curriculum.with_limits(
             [curriculum.exercise(k) for k in config["exercises"]],
@@ -228,6 +237,15 @@ class Worker:
             self.close_all()
 
 
+def _die_with_batch(parent: int) -> None:
+    """SIGTERM this worker when the batch process dies (even by SIGKILL), so it closes its kernels."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the batch died before the line above
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def main(argv: list[str]) -> int:
     config = json.loads(argv[0])
     # The reply pipe is ours alone; stdout goes where stderr goes, so a suite's print() is only a log line.
@@ -252,6 +270,7 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
+        _die_with_batch(int(config["parent"]))
         worker.run()
     except KeyboardInterrupt:
         return 128 + signal.SIGTERM
