@@ -264,7 +264,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.format in ("text", "github") or args.output:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         width = shutil.get_terminal_size((100, 24)).columns
-        sys.stdout.write(text.render(report, width=width, color=color))
+        terminal = text.render(report, width=width, color=color)
+        # In a GitHub job, stdout is parsed for workflow commands: the report's text is the learner's.
+        sys.stdout.write(github.untrusted(terminal) if args.format == "github" else terminal)
     else:
         sys.stdout.write(rendered)
     if report.grader_errors:

@@ -9,6 +9,7 @@ Cases marked `requires = "bubblewrap"` test what only the sandbox can stop.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import tempfile
@@ -21,8 +22,9 @@ import psutil
 import pytest
 
 from grader.engine import curriculum, sandbox
-from grader.engine.data import Exercise
+from grader.engine.data import Exercise, GradeReport
 from grader.engine.runner import grade
+from grader.report import github, html, text
 from tests.conftest import ROOT, SOLUTIONS, SubmissionMaker, digest, result_of
 from tests.mutants import apply, load_mutants
 
@@ -80,7 +82,42 @@ def build(spec: dict, ex: Exercise, subs: dict[str, str]) -> str:  # type: ignor
         return apply(mutant, SOLUTIONS / ex.relpath) + "\n" + payload
     if mode == "notebook":
         return edit_notebook(SOLUTIONS / ex.relpath, spec["edit"])
+    if mode == "solution":
+        return (SOLUTIONS / ex.relpath).read_text(encoding="utf-8")
     raise ValueError(f"unknown mode {mode!r}")
+
+
+def plant(spec: dict, root: Path, ex: Exercise, subs: dict[str, str]) -> None:  # type: ignore[type-arg]
+    """Put what git can store but a grader must not follow into the submission: a link, a FIFO."""
+    for item in spec.get("plant", []):
+        path = root / item.get("file", ex.relpath).replace("{EXERCISE}", ex.file)
+        path.unlink(missing_ok=True)
+        if item["kind"] == "symlink":
+            target = item["target"]
+            for key, value in subs.items():
+                target = target.replace("{" + key + "}", value)
+            path.symlink_to(target)
+        elif item["kind"] == "fifo":
+            os.mkfifo(path)
+        else:
+            raise ValueError(f"unknown plant {item['kind']!r}")
+
+
+def assert_reports_escape(report: GradeReport) -> None:
+    """What GitHub would run from the grader's stdout is our annotations only; HTML shows markup as text."""
+    token = uuid.uuid4().hex
+    out = github.annotation_lines(report, "exercises") + github.untrusted(text.render(report), token)
+    stopped = False
+    for line in out.splitlines():
+        if stopped:
+            stopped = line != f"::{token}::"
+        elif line == f"::stop-commands::{token}":
+            stopped = True
+        else:
+            assert line.startswith(("::error file=", "::warning file=")), f"a workflow command was injected: {line!r}"
+    assert not stopped, "the report's text never resumed commands"
+    page = html.render(report)
+    assert "<script" not in page
 
 
 def test_the_catalogue_is_big_enough() -> None:
@@ -88,19 +125,29 @@ def test_the_catalogue_is_big_enough() -> None:
 
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
-def test_adversarial_case(case: Path, make_submission: SubmissionMaker) -> None:
+def test_adversarial_case(case: Path, make_submission: SubmissionMaker, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = spec_of(case)
     if spec.get("requires") == "bubblewrap" and not sandbox.bubblewrap_works():
         pytest.skip("needs bubblewrap (apt-get install bubblewrap)")
     ex = curriculum.exercise(spec["exercise"])
     stage = curriculum.stage(ex.stage)
-    beside = next(e for e in stage.exercises if e.kind is not ex.kind)
+    # Graded beside it, to show the rest of the run is unharmed: named in the case, or one of the other kind.
+    beside = (
+        curriculum.exercise(spec["beside"])
+        if "beside" in spec
+        else next(e for e in stage.exercises if e.kind is not ex.kind)
+    )
     token = uuid.uuid4().hex
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
     subs = {"TOKEN": token, "REPO": str(ROOT), "PORT": str(server.getsockname()[1])}
+    for name, value in spec.get("grader_env", {}).items():  # e.g. a secret the grader holds in CI
+        monkeypatch.setenv(name, value.replace("{TOKEN}", token))
+    # Another learner's submission beside this one (a batch folder): `{OTHER}` is its folder's name.
+    subs["OTHER"] = make_submission({}).name
     root = make_submission({ex.relpath: build(spec, ex, subs)})
+    plant(spec, root, ex, subs)
     before = digest(root)
     free_before = shutil.disk_usage(tempfile.gettempdir()).free
     try:
@@ -113,6 +160,8 @@ def test_adversarial_case(case: Path, make_submission: SubmissionMaker) -> None:
     assert res.status.value in spec["status"], messages
     if "message" in spec:
         assert spec["message"] in messages
+    if spec.get("grader_env"):
+        assert token not in repr(report), "a secret of the grader's environment reached the report"
     expected = {"zero": 0, "full": res.max_points}.get(spec["points"])
     if expected is None:
         assert res.points < res.max_points
@@ -122,6 +171,7 @@ def test_adversarial_case(case: Path, make_submission: SubmissionMaker) -> None:
     other = result_of(report, beside)
     assert other.points == other.max_points, [t.message for t in other.tests]
 
+    assert_reports_escape(report)
     assert digest(root) == before, "the learner's files changed"
     assert psutil.Process().children(recursive=True) == [], "a process was left behind"
     leftovers = [p.info for p in psutil.process_iter(["pid", "cmdline"]) if token in " ".join(p.info["cmdline"] or [])]

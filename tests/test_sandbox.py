@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.engine import sandbox
+from grader.engine.kernel import kernel_env
 
 
 def test_private_tmp_comes_before_every_bind(tmp_path: Path) -> None:
@@ -26,7 +27,23 @@ def test_the_kernel_sees_no_repository_path(tmp_path: Path) -> None:
     visible_repo = [s for s in sources if s == repo or (s.startswith(repo + "/") and not s.startswith(sys.prefix))]
     assert not visible_repo, visible_repo
     assert "--unshare-all" in argv and "--die-with-parent" in argv
-    assert argv[argv.index("--unsetenv") + 1] == "JPY_PARENT_PID"
+
+
+def test_the_kernel_environment_is_an_allow_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secrets in the grader's environment never reach the kernel, with or without bubblewrap."""
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret")
+    monkeypatch.setenv("UPSTREAM_TOKEN", "upstream_secret")
+    monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
+    env = kernel_env(tmp_path)
+    assert not {"GITHUB_TOKEN", "UPSTREAM_TOKEN", "PYTHONPATH"} & set(env)
+    assert "ghp_secret" not in repr(env)
+    assert env["OMP_NUM_THREADS"] == "1" and env["HOME"] == str(tmp_path)
+    argv = sandbox.bwrap_argv(tmp_path, "ml-basics", None, tmp_path / "conn", env)
+    assert "--clearenv" in argv
+    after = argv[argv.index("--clearenv") :]
+    set_names = [after[i + 1] for i, a in enumerate(after) if a == "--setenv"]
+    assert sorted(set_names) == sorted(env)  # exactly the allow-list, HOME replaced by the sandbox's
+    assert "JPY_PARENT_PID" not in set_names
 
 
 def test_an_unknown_or_impossible_sandbox_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,8 +12,12 @@ cell) answers with one ``display_data`` message of the MIME type below, in the
 cell the grader ran; each call from a suite is a Jupyter comm message on the
 "grader" target, answered by a comm message.
 
-``encode``, ``decode``, ``CodecError`` and ``TAG`` come from codec.py, which is
-executed into the same module first.
+``encode``, ``decode``, ``CodecError``, ``TAG`` and ``MAX_REPLY_CHARS`` come from codec.py,
+which is executed into the same module first.
+
+Every limit here (reply size, printed output) is a courtesy that gives an honest learner a
+clear message; learner code can replace this module, so the grader enforces each limit
+again on its own side.
 """
 
 # ruff: noqa: F821  (names from codec.py are defined in the same module at run time)
@@ -29,7 +33,6 @@ import traceback
 from typing import Any
 
 MIME = "application/x-grader-reply+json"
-MAX_REPLY_CHARS = 64 * 2**20  # one value from the learner, encoded
 MAX_OUTPUT_CHARS = 2**20  # what the learner's code may print per cell or call before it is cut
 
 

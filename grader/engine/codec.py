@@ -24,6 +24,8 @@ SUPPORTED = (
 )
 
 TAG = "$"
+MAX_DEPTH = 100  # containers inside containers; the grader refuses deeper values before recursing into them
+MAX_REPLY_CHARS = 64 * 2**20  # one value, encoded: the agent's courtesy check, and the grader's own
 
 
 class CodecError(TypeError):
@@ -41,10 +43,11 @@ def _np() -> Any:
     return numpy
 
 
-def _encode_array(arr: Any, fallback: Any = None) -> dict[str, Any]:
+def _encode_array(arr: Any, fallback: Any = None, depth: int = 0) -> dict[str, Any]:
     np = _np()
     if arr.dtype.hasobject:
-        return {TAG: "objarray", "shape": list(arr.shape), "items": [encode(v, fallback) for v in arr.ravel().tolist()]}
+        items = [encode(v, fallback, depth + 1) for v in arr.ravel().tolist()]
+        return {TAG: "objarray", "shape": list(arr.shape), "items": items}
     if arr.dtype.fields is not None:
         raise CodecError(f"cannot carry a structured array with dtype {arr.dtype}; supported: {SUPPORTED}")
     dt = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
@@ -73,7 +76,7 @@ def _encode_float(x: float) -> Any:
     return x
 
 
-def encode(value: Any, fallback: Any = None) -> Any:
+def encode(value: Any, fallback: Any = None, depth: int = 0) -> Any:
     """Turn ``value`` into plain JSON data.
 
     An unsupported value raises :class:`CodecError`, unless ``fallback`` is given:
@@ -81,6 +84,8 @@ def encode(value: Any, fallback: Any = None) -> Any:
     """
     if value is None or isinstance(value, bool | str):
         return value
+    if depth >= MAX_DEPTH:
+        raise _too_deep()
     if isinstance(value, int) and type(value) is int:
         return value if abs(value) < 2**53 else {TAG: "int", "repr": str(value)}
     if type(value) is float:
@@ -90,17 +95,20 @@ def encode(value: Any, fallback: Any = None) -> Any:
     if type(value) is bytes:
         return {TAG: "bytes", "data": base64.b64encode(value).decode("ascii")}
     if type(value) is list:
-        return [encode(v, fallback) for v in value]
+        return [encode(v, fallback, depth + 1) for v in value]
     if type(value) is tuple:
-        return {TAG: "tuple", "items": [encode(v, fallback) for v in value]}
+        return {TAG: "tuple", "items": [encode(v, fallback, depth + 1) for v in value]}
     if type(value) is dict:
-        return {TAG: "dict", "items": [[encode(k, fallback), encode(v, fallback)] for k, v in value.items()]}
+        return {
+            TAG: "dict",
+            "items": [[encode(k, fallback, depth + 1), encode(v, fallback, depth + 1)] for k, v in value.items()],
+        }
     if type(value) in (set, frozenset):
-        return {TAG: type(value).__name__, "items": [encode(v, fallback) for v in value]}
+        return {TAG: type(value).__name__, "items": [encode(v, fallback, depth + 1) for v in value]}
     np = _module("numpy")
     if np is not None:
         if type(value) is np.ndarray:
-            return _encode_array(value, fallback)
+            return _encode_array(value, fallback, depth + 1)
         if isinstance(value, np.generic) and not isinstance(value, np.object_):
             return {TAG: "npscalar", "array": _encode_array(np.asarray(value))}
     torch = _module("torch")
@@ -193,16 +201,18 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _decode_values(obj: dict[str, Any]) -> Any:
+def _decode_values(obj: dict[str, Any], depth: int = 0) -> Any:
     import pandas as pd
 
+    if depth >= MAX_DEPTH:
+        raise _too_deep()
     if obj.get(TAG) == "categorical":
-        cats = _decode_index(obj["categories"])
+        cats = _decode_index(obj["categories"], depth + 1)
         codes = _decode_array(obj["codes"])
         return pd.Categorical.from_codes(codes, categories=cats, ordered=bool(obj["ordered"]))
     if "array" in obj:
         return _decode_array(obj["array"])
-    items = [decode(v) for v in obj["items"]]
+    items = [decode(v, None, depth + 1) for v in obj["items"]]
     return pd.array(items, dtype=obj["dtype"])
 
 
@@ -215,41 +225,46 @@ def _encode_index(idx: Any) -> dict[str, Any]:
     return {TAG: "index", "values": _encode_values(pd.Series(idx)), "name": encode(idx.name)}
 
 
-def _decode_index(obj: dict[str, Any]) -> Any:
+def _decode_index(obj: dict[str, Any], depth: int = 0) -> Any:
     import pandas as pd
 
+    if depth >= MAX_DEPTH:
+        raise _too_deep()
     kind = obj.get(TAG)
+    d = depth + 1
     if kind == "rangeindex":
-        return pd.RangeIndex(int(obj["start"]), int(obj["stop"]), int(obj["step"]), name=decode(obj["name"]))
+        return pd.RangeIndex(int(obj["start"]), int(obj["stop"]), int(obj["step"]), name=decode(obj["name"], None, d))
     if kind == "multiindex":
-        return pd.MultiIndex.from_tuples([decode(t) for t in obj["tuples"]], names=decode(obj["names"]))
+        return pd.MultiIndex.from_tuples(
+            [decode(t, None, d) for t in obj["tuples"]], names=decode(obj["names"], None, d)
+        )
     if kind == "index":
-        return pd.Index(_decode_values(obj["values"]), name=decode(obj["name"]))
+        return pd.Index(_decode_values(obj["values"], d), name=decode(obj["name"], None, d))
     raise CodecError(f"expected a pandas index, got {kind!r}")
 
 
-def _decode_tagged(obj: dict[str, Any], ref_hook: Any) -> Any:
+def _decode_tagged(obj: dict[str, Any], ref_hook: Any, depth: int) -> Any:
     kind = obj[TAG]
     if kind == "float":
         return float(obj["repr"])
     if kind == "int":
         return int(obj["repr"])
     if kind == "complex":
-        return complex(decode(obj["re"]), decode(obj["im"]))
+        return complex(decode(obj["re"], None, depth), decode(obj["im"], None, depth))
     if kind == "bytes":
         return base64.b64decode(obj["data"], validate=True)
     if kind == "tuple":
-        return tuple(decode(v, ref_hook) for v in obj["items"])
+        return tuple(decode(v, ref_hook, depth) for v in obj["items"])
     if kind == "dict":
-        return {decode(k, ref_hook): decode(v, ref_hook) for k, v in obj["items"]}
+        return {decode(k, ref_hook, depth): decode(v, ref_hook, depth) for k, v in obj["items"]}
     if kind in ("set", "frozenset"):
-        items = [decode(v, ref_hook) for v in obj["items"]]
+        items = [decode(v, ref_hook, depth) for v in obj["items"]]
         return set(items) if kind == "set" else frozenset(items)
     if kind == "ndarray":
         return _decode_array(obj)
     if kind == "objarray":
         np = _np()
-        items = [decode(v, ref_hook) for v in obj["items"]]
+        items = [decode(v, ref_hook, depth) for v in obj["items"]]
         out = np.empty(len(items), dtype=object)
         out[:] = items
         return out.reshape(tuple(obj["shape"]))
@@ -260,18 +275,22 @@ def _decode_tagged(obj: dict[str, Any], ref_hook: Any) -> Any:
     if kind == "series":
         import pandas as pd
 
-        return pd.Series(_decode_values(obj["values"]), index=_decode_index(obj["index"]), name=decode(obj["name"]))
+        return pd.Series(
+            _decode_values(obj["values"], depth),
+            index=_decode_index(obj["index"], depth),
+            name=decode(obj["name"], None, depth),
+        )
     if kind == "dataframe":
         import pandas as pd
 
-        columns = _decode_index(obj["columns"])
-        index = _decode_index(obj["index"])
-        data = {i: _decode_values(col) for i, col in enumerate(obj["data"])}
+        columns = _decode_index(obj["columns"], depth)
+        index = _decode_index(obj["index"], depth)
+        data = {i: _decode_values(col, depth) for i, col in enumerate(obj["data"])}
         df = pd.DataFrame(data, index=index)
         df.columns = columns
         return df
     if kind in ("index", "rangeindex", "multiindex"):
-        return _decode_index(obj)
+        return _decode_index(obj, depth)
     if kind == "ref":
         if ref_hook is None:
             raise CodecError("a remote reference cannot be decoded here")
@@ -279,14 +298,20 @@ def _decode_tagged(obj: dict[str, Any], ref_hook: Any) -> Any:
     raise CodecError(f"unknown tag {kind!r} in encoded value")
 
 
-def decode(data: Any, ref_hook: Any = None) -> Any:
-    """Rebuild a value from :func:`encode`'s output. Unknown shapes raise CodecError."""
+def _too_deep() -> CodecError:
+    return CodecError(f"the value is nested more than {MAX_DEPTH} levels deep")
+
+
+def decode(data: Any, ref_hook: Any = None, depth: int = 0) -> Any:
+    """Rebuild a value from :func:`encode`'s output. Unknown shapes, or nesting past MAX_DEPTH, raise CodecError."""
     if data is None or isinstance(data, bool | int | float | str):
         return data
+    if depth >= MAX_DEPTH:
+        raise _too_deep()
     if isinstance(data, list):
-        return [decode(v, ref_hook) for v in data]
+        return [decode(v, ref_hook, depth + 1) for v in data]
     if isinstance(data, dict) and isinstance(data.get(TAG), str):
-        return _decode_tagged(data, ref_hook)
+        return _decode_tagged(data, ref_hook, depth + 1)
     raise CodecError(f"malformed encoded value of type {type(data).__name__}")
 
 

@@ -21,7 +21,8 @@ class CurriculumError(ValueError):
 
 
 def _limits(raw: dict[str, Any], defaults: Limits) -> Limits:
-    fields = {k: raw[k] for k in ("time_limit", "call_time_limit", "memory_mb", "cpu_seconds") if k in raw}
+    names = ("time_limit", "call_time_limit", "memory_mb", "cpu_seconds", "test_time_limit", "exercise_time_limit")
+    fields = {k: raw[k] for k in names if k in raw}
     return replace(defaults, **fields)
 
 
@@ -44,12 +45,7 @@ def _load(path: Path) -> tuple[Stage, ...]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CurriculumError(f"cannot read the curriculum manifest {path}: {exc}") from None
     d = raw.get("defaults", {})
-    defaults = Limits(
-        time_limit=float(d.get("time_limit", 60)),
-        call_time_limit=float(d.get("call_time_limit", 20)),
-        memory_mb=int(d.get("memory_mb", 4096)),
-        cpu_seconds=int(d.get("cpu_seconds", 300)),
-    )
+    defaults = _limits(d, Limits(time_limit=60.0, call_time_limit=20.0, memory_mb=4096, cpu_seconds=300))
     by_stage: dict[str, list[Exercise]] = {s["id"]: [] for s in raw.get("stage", [])}
     for e in raw.get("exercise", []):
         kind = Kind(e["kind"])
@@ -113,15 +109,16 @@ def with_limits(
     time_limit: float | None = None,
     call_time_limit: float | None = None,
     memory_mb: int | None = None,
+    test_time_limit: float | None = None,
+    exercise_time_limit: float | None = None,
 ) -> list[Exercise]:
     """The same exercises with some limits replaced (from command-line flags)."""
-
-    def override(lim: Limits) -> Limits:
-        return Limits(
-            time_limit=lim.time_limit if time_limit is None else time_limit,
-            call_time_limit=lim.call_time_limit if call_time_limit is None else call_time_limit,
-            memory_mb=lim.memory_mb if memory_mb is None else memory_mb,
-            cpu_seconds=lim.cpu_seconds,
-        )
-
-    return [replace(e, limits=override(e.limits)) for e in exercises]
+    given: dict[str, Any] = {
+        "time_limit": time_limit,
+        "call_time_limit": call_time_limit,
+        "memory_mb": memory_mb,
+        "test_time_limit": test_time_limit,
+        "exercise_time_limit": exercise_time_limit,
+    }
+    changes = {k: v for k, v in given.items() if v is not None}
+    return [replace(e, limits=replace(e.limits, **changes)) for e in exercises]

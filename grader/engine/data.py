@@ -30,6 +30,10 @@ class Limits:
     call_time_limit: float  # seconds for any single call the suite makes
     memory_mb: int  # address-space limit of the kernel
     cpu_seconds: int  # CPU time over the kernel's whole life
+    # Wall-clock budgets that count every call into the learner's code (however many calls a
+    # test makes, e.g. NumPy walking a remote sequence item by item), measured by the grader.
+    test_time_limit: float = 120.0  # all the calls of one test
+    exercise_time_limit: float = 900.0  # all the calls of all the tests of one exercise
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import nbformat
+import zmq
+import zmq.asyncio
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async
@@ -38,9 +40,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
-from grader.engine import sandbox
+from grader.engine import intake, sandbox
+from grader.engine.codec import MAX_REPLY_CHARS
 from grader.engine.data import Exercise, Kind, Limits
-from grader.engine.remote import KernelDied, LearnerError, LearnerTimeout, LoadFailed
+from grader.engine.remote import FORGED, KernelDied, LearnerError, LearnerTimeout, LoadFailed
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
@@ -50,6 +53,14 @@ _nbclient_log.addHandler(logging.NullHandler())
 _nbclient_log.propagate = False
 
 MIME = "application/x-grader-reply+json"
+# Limits the grader enforces on what a kernel sends, whatever the agent in it does:
+# - one message part (a reply, a display, a printed chunk) past this size is dropped by ZeroMQ
+#   before it is read into the grader's memory (the kernel's connection is reset; the call
+#   then runs out of time). A reply is JSON inside JSON: escaping at most doubles it.
+MAX_MESSAGE_BYTES = 2 * MAX_REPLY_CHARS + 2**20
+# - what a kernel displays or prints, all cells and calls of one exercise together, that the
+#   grader keeps; past it, outputs are dropped as they arrive.
+MAX_DISPLAY_CHARS = 16 * 2**20
 _HERE = Path(__file__).parent
 _BOOT_SOURCES = (
     (_HERE / "codec.py").read_text(encoding="utf-8"),
@@ -110,6 +121,65 @@ class LoopThread:
             self.loop.close()
 
 
+def _capped_context() -> zmq.asyncio.Context:
+    """A ZeroMQ context whose sockets refuse any message part over MAX_MESSAGE_BYTES."""
+    ctx = zmq.asyncio.Context()
+    ctx.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+    return ctx
+
+
+class _Manager(AsyncKernelManager):
+    """The kernel manager, whose clients use the capped ZeroMQ context."""
+
+    def client(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("context", self.context)
+        return super().client(**kwargs)
+
+
+def _chars(content: Any) -> int:
+    """How much text an output message carries (its strings, all levels)."""
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, dict):
+        return sum(_chars(k) + _chars(v) for k, v in content.items())
+    if isinstance(content, list):
+        return sum(_chars(v) for v in content)
+    return 8
+
+
+class _Client(NotebookClient):
+    """nbclient, keeping at most MAX_DISPLAY_CHARS of what an exercise's kernel displays.
+
+    The agent's replies are always kept (each is bounded by the socket's cap); an error is
+    kept as its name and a short message, which is all the grader reads of it.
+    """
+
+    displayed = 0
+
+    def output(
+        self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> NotebookNode | None:
+        content = msg.get("content")
+        if not isinstance(content, dict):
+            return None
+        kind = msg.get("msg_type")
+        data = content.get("data")
+        if kind == "display_data" and isinstance(data, dict) and MIME in data:
+            kept: NotebookNode | None = super().output(outs, msg, display_id, cell_index)
+            return kept
+        if kind == "error":
+            err: NotebookNode = nbformat.v4.new_output(
+                "error", ename=str(content.get("ename", ""))[:200], evalue=str(content.get("evalue", ""))[:2000]
+            )
+            outs.append(err)
+            return err
+        self.displayed += _chars(content)
+        if self.displayed > MAX_DISPLAY_CHARS:
+            return None
+        shown: NotebookNode | None = super().output(outs, msg, display_id, cell_index)
+        return shown
+
+
 class _Specs(KernelSpecManager):
     """A kernelspec for the limited launcher, without touching the user's kernelspecs."""
 
@@ -123,9 +193,18 @@ class _Specs(KernelSpecManager):
         return KernelSpec(argv=self.argv, display_name="grader", language="python", interrupt_mode="message")
 
 
+# The only variables of the grader's environment a kernel sees: locale, time zone, GPU choice.
+# Everything else (GITHUB_TOKEN, UPSTREAM_TOKEN, cloud keys, PYTHONPATH) stays with the grader.
+PASSED_THROUGH = ("LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER")
+
+
 def kernel_env(workdir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "PYTEST", "COV_", "GRADER_"))}
-    env.pop("PYTHONPATH", None)
+    """The kernel's whole environment: an allow-list, never a copy of the grader's environment."""
+    env = {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}
+    env.setdefault("LANG", "C.UTF-8")
+    env["PATH"] = os.pathsep.join(
+        dict.fromkeys([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
+    )
     for var in THREAD_VARS:
         env[var] = "1"
     env.update(
@@ -147,7 +226,7 @@ class KernelSession:
     """One learner kernel: started, loaded with the learner's file, then serving calls."""
 
     def __init__(
-        self, exercise: Exercise, source: Path, datasets: Path | None = None, isolation: str = sandbox.RLIMITS
+        self, exercise: Exercise, submission: Path, datasets: Path | None = None, isolation: str = sandbox.RLIMITS
     ) -> None:
         self.sandbox = isolation
         self.cgroup: sandbox.Cgroup | None = None
@@ -156,7 +235,7 @@ class KernelSession:
         self.kind = exercise.kind.value
         self.display = exercise.relpath
         self.limits: Limits = exercise.limits
-        self._source = source
+        self._submission = submission
         self._datasets = datasets
         self._tmp = Path(tempfile.mkdtemp(prefix="grader-"))
         self.workdir = self._tmp / "submission" / exercise.stage
@@ -166,15 +245,18 @@ class KernelSession:
         self.dead = False
         self.pid: int | None = None
         self._comm_id = ""
+        self._km: AsyncKernelManager | None = None
+        # Seconds spent in calls into the learner's code: this test's, and the exercise's.
+        self.test_seconds = 0.0
+        self.exercise_seconds = 0.0
 
     # --- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
-        shutil.copytree(
-            self._source.parent,
-            self.workdir,
-            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc"),
-        )
         stage = self.exercise.stage
+        try:  # plain files and folders only, never through a link, within the stage folder's caps
+            intake.copy_stage(self._submission, stage, self.workdir)
+        except intake.Refused as exc:
+            raise LoadFailed(str(exc)) from None
         conn_dir = self._tmp / "conn"  # connection file and IPC sockets: the one folder both sides see
         conn_dir.mkdir()
         self.cgroup = sandbox.Cgroup.create()
@@ -185,7 +267,8 @@ class KernelSession:
         }
         argv = [sys.executable, str(_HERE / "_launch.py"), json.dumps(launch), "--"]
         if self.sandbox == sandbox.BWRAP:
-            argv += [*sandbox.bwrap_argv(self._tmp, stage, self._datasets, conn_dir), "--"]
+            env = kernel_env(self.workdir)
+            argv += [*sandbox.bwrap_argv(self._tmp, stage, self._datasets, conn_dir, env), "--"]
             argv += sandbox.copy_then_exec(stage)
         elif self._datasets is not None and self._datasets.is_dir():
             (self._tmp / "datasets").symlink_to(self._datasets, target_is_directory=True)
@@ -199,7 +282,8 @@ class KernelSession:
         ]
         self.kernel_workdir = sandbox.kernel_workdir(self.sandbox, self._tmp, stage)
         # IPC sockets in the private temp folder: no TCP port is opened for the kernel.
-        km = AsyncKernelManager(
+        km = _Manager(
+            context=_capped_context(),
             kernel_name="grader",
             kernel_spec_manager=_Specs(argv),
             transport="ipc",
@@ -207,7 +291,7 @@ class KernelSession:
             connection_file=str(conn_dir / "kernel.json"),
         )
         nb = nbformat.v4.new_notebook()
-        self.client = NotebookClient(
+        self.client = _Client(
             nb,
             km=km,
             allow_errors=True,
@@ -223,6 +307,7 @@ class KernelSession:
             await self.client.async_start_new_kernel(
                 cwd=str(self.workdir), env=kernel_env(self.workdir), stdout=subprocess.DEVNULL, stderr=log
             )
+        self._km = km
         kc = await self.client.async_start_new_kernel_client()
         provisioner = getattr(km, "provisioner", None)
         self.pid = getattr(getattr(provisioner, "process", None), "pid", None)
@@ -244,6 +329,9 @@ class KernelSession:
                 os.killpg(self.pid, signal.SIGKILL)
         if self.cgroup is not None:
             self.cgroup.kill()  # daemons that left the process group
+        km, self._km = self._km, None
+        if km is not None:
+            km.context.destroy(linger=0)
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     # --- executing code -----------------------------------------------------------------------
@@ -271,6 +359,11 @@ class KernelSession:
         except DeadKernelError:
             self.dead = True
             raise KernelDied("the kernel died") from None
+        except (asyncio.CancelledError, KernelDied, LearnerTimeout):
+            raise
+        except Exception as exc:  # a message the learner's kernel forged, that nbclient could not take
+            _log.info("kernel %s: unreadable message while running a cell: %r", self.display, exc)
+            raise LearnerError({"type": "ValueError", "message": FORGED}, "Running your code") from None
 
     async def _recover_after_timeout(self) -> None:
         """Interrupt the runaway code; if the kernel will not answer, kill it."""
@@ -302,7 +395,8 @@ class KernelSession:
             for o in cell.outputs
             if o.get("output_type") == "display_data" and MIME in o.get("data", {})
         ]
-        return dict(replies[-1]) if replies else None
+        last = replies[-1] if replies else None
+        return dict(last) if isinstance(last, dict) else None
 
     async def _agent(self, code: str, timeout: float) -> dict[str, Any]:
         cell = await self._run(code, timeout)
@@ -349,8 +443,43 @@ class KernelSession:
                 break
         self.client.nb = nbformat.v4.new_notebook()
 
+    def begin_test(self) -> None:
+        """A new test starts: its budget for calls into the learner's code is full again."""
+        self.test_seconds = 0.0
+
+    def _call_limit(self) -> tuple[float, str]:
+        """Seconds the next call may take, and how to say which limit stopped it."""
+        lim = self.limits
+        options = [
+            (lim.call_time_limit, f"stopped after {lim.call_time_limit:g} s"),
+            (
+                lim.test_time_limit - self.test_seconds,
+                f"this test's calls into your code took more than {lim.test_time_limit:g} s together",
+            ),
+            (
+                lim.exercise_time_limit - self.exercise_seconds,
+                f"the calls into your code for {self.display} took more than {lim.exercise_time_limit:g} s together",
+            ),
+        ]
+        return min(options, key=lambda o: o[0])
+
     async def request(self, req: dict[str, Any]) -> dict[str, Any]:
-        """One call from a suite: a comm message to the agent, answered by a comm message."""
+        """One call from a suite: a comm message to the agent, answered by a comm message.
+
+        The call counts against the call, test and exercise budgets, however it ends.
+        """
+        limit, why = self._call_limit()
+        if limit <= 0:
+            raise LearnerTimeout(why)
+        t0 = time.monotonic()
+        try:
+            return await self._request(req, limit, why)
+        finally:
+            spent = time.monotonic() - t0
+            self.test_seconds += spent
+            self.exercise_seconds += spent
+
+    async def _request(self, req: dict[str, Any], limit: float, why: str) -> dict[str, Any]:
         client = self.client
         if client is None or client.kc is None or client.km is None or self.dead:
             raise KernelDied("the kernel had already stopped")
@@ -359,13 +488,12 @@ class KernelSession:
         msg = kc.session.msg("comm_msg", {"comm_id": self._comm_id, "data": data})
         kc.shell_channel.send(msg)
         msg_id = msg["header"]["msg_id"]
-        limit = self.limits.call_time_limit
         deadline = time.monotonic() + limit
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 await self._recover_after_timeout()
-                raise LearnerTimeout(f"stopped after {limit:g} s")
+                raise LearnerTimeout(why)
             try:
                 reply = await kc.iopub_channel.get_msg(timeout=min(remaining, 0.5))
             except queue.Empty:
@@ -373,8 +501,21 @@ class KernelSession:
                     self.dead = True
                     raise KernelDied("the kernel died") from None
                 continue
-            if reply["parent_header"].get("msg_id") == msg_id and reply["msg_type"] == "comm_msg":
-                return dict(reply["content"]["data"]["reply"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # not a Jupyter message: signed, but forged by the learner's code
+                _log.info("kernel %s: unreadable message: %r", self.display, exc)
+                continue
+            parent = reply.get("parent_header")
+            if not isinstance(parent, dict) or parent.get("msg_id") != msg_id or reply.get("msg_type") != "comm_msg":
+                continue
+            try:
+                answer = reply["content"]["data"]["reply"]
+            except (KeyError, TypeError):
+                answer = None
+            if not isinstance(answer, dict):
+                raise LearnerError({"type": "ValueError", "message": FORGED}, "Calling your code")
+            return answer
 
 
 def _cancel_leftover_polls(client: NotebookClient) -> None:
@@ -395,11 +536,15 @@ _NBFORMAT_HINT = re.compile(r"\s+")
 def read_notebook(path: Path, display: str) -> NotebookNode:
     """Read and validate a learner's notebook, with errors in the learner's terms."""
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = intake.read_bytes(path, intake.MAX_NOTEBOOK_BYTES).decode("utf-8")
+    except intake.Refused as exc:
+        raise LoadFailed(str(exc)) from None
     except UnicodeDecodeError:
         raise LoadFailed(f"{display} is not a text file; is it really a notebook?") from None
     try:
         data = json.loads(raw)
+    except RecursionError:
+        raise LoadFailed(f"{display} is nested too deeply to be a notebook; restore it with `git checkout`.") from None
     except json.JSONDecodeError as exc:
         raise LoadFailed(
             f"{display} is not valid notebook JSON (line {exc.lineno}: {exc.msg}); "
@@ -413,6 +558,8 @@ def read_notebook(path: Path, display: str) -> NotebookNode:
     try:
         nb: NotebookNode = nbformat.reads(raw, as_version=4)
         nbformat.validate(nb)
+    except RecursionError:
+        raise LoadFailed(f"{display} is nested too deeply to be a notebook; restore it with `git checkout`.") from None
     except Exception as exc:
         detail = _NBFORMAT_HINT.sub(" ", str(exc))[:300]
         raise LoadFailed(f"{display} is not a valid notebook: {detail}") from None

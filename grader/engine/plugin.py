@@ -7,6 +7,7 @@ the learner's code raising, a timeout, a stub, a wrong answer, or our fault.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import traceback
@@ -32,6 +33,20 @@ from grader.engine.remote import (
 from grader.helpers import seed_for
 
 LEADERBOARD = "leaderboard:"
+# Grader errors go to the instructor's log (stderr unless logging is set up), never into a report:
+# a traceback names hidden suite paths and shows their source lines.
+log = logging.getLogger("grader.errors")
+# Raised by a suite's own code on a value that came from the learner (a wrong type, a bad shape,
+# a nested list NumPy cannot take): the learner's value is at fault, not the grader.
+VALUE_ERRORS = (
+    TypeError,
+    ValueError,
+    LookupError,
+    ArithmeticError,
+    AttributeError,
+    RecursionError,
+    np.linalg.LinAlgError,
+)
 # A per-run salt for the grade of record (``grader batch --salt``, or set in CI): the ``seed`` and
 # ``rng`` fixtures mix it in, so hidden tests draw inputs a learner has not seen in an earlier report.
 SALT_ENV = "GRADER_SALT"
@@ -60,8 +75,14 @@ def _location(err: LearnerError | None) -> tuple[str, int | None]:
     return f"{frame.file}:{frame.line}" if frame.line else frame.file, frame.line
 
 
-def classify(exc: BaseException | None) -> tuple[Status, str, str, int | None]:
-    """(status, learner-facing message, learner location, line) for the exception that ended a test."""
+def classify(
+    exc: BaseException | None, learner_values: bool = False, where: str = ""
+) -> tuple[Status, str, str, int | None]:
+    """(status, learner-facing message, learner location, line) for the exception that ended a test.
+
+    ``learner_values``: the test had received values from the learner's code, so an error such
+    as a TypeError raised while checking them is the learner's (their value was unusable), not ours.
+    """
     if exc is None:
         return Status.PASSED, "", "", None
     if isinstance(exc, LearnerError):
@@ -87,7 +108,32 @@ def classify(exc: BaseException | None) -> tuple[Status, str, str, int | None]:
         return (Status.ERROR if exc.after_error else Status.FAILED), str(exc), "", None
     if isinstance(exc, MissingAttribute | AssertionError | pytest.fail.Exception):
         return Status.FAILED, _failure_text(exc), "", None
-    return Status.GRADER_ERROR, "".join(traceback.format_exception(exc)).rstrip(), "", None
+    if learner_values and isinstance(exc, VALUE_ERRORS):
+        detail = _short(exc)
+        return (
+            Status.FAILED,
+            f"The check could not use what your code returned ({type(exc).__name__}: {detail}). "
+            "Check the type and shape your docstring asks for.",
+            "",
+            None,
+        )
+    log.error("grader error in %s:\n%s", where or "a test", "".join(traceback.format_exception(exc)).rstrip())
+    return (
+        Status.GRADER_ERROR,
+        f"The grader failed on this test ({type(exc).__name__}); this is not your fault, and the instructor's "
+        "log has the details.",
+        "",
+        None,
+    )
+
+
+def _short(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:
+        text = ""
+    text = " ".join(text.split())
+    return text[:300] + ("..." if len(text) > 300 else "")
 
 
 def _failure_text(exc: BaseException) -> str:
@@ -135,6 +181,7 @@ class Collector:
 
     @pytest.fixture
     def sub(self, _grader_session: Session) -> Sub:
+        _grader_session.begin_test()
         return Sub(_grader_session)
 
     @pytest.fixture
@@ -168,7 +215,8 @@ class Collector:
                 key = self.exercise_for(path).key
             except LookupError:
                 return
-            self.problems[key].append(f"the suite could not be collected:\n{report.longreprtext}")
+            log.error("the suite %s could not be collected:\n%s", path, report.longreprtext)
+            self.problems[key].append("the suite could not be collected (the instructor's log has the details)")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -186,7 +234,10 @@ class Collector:
         exc = call.excinfo.value if call.excinfo is not None else None
         if call.excinfo is not None and call.excinfo.errisinstance(pytest.skip.Exception):
             exc = RuntimeError(f"suite test was skipped: {exc}")
-        status, message, where, line = classify(exc)
+        sub = getattr(item, "funcargs", {}).get("sub")
+        session = getattr(sub, "_session", None) if sub is not None else None
+        learner_values = isinstance(session, Session) and session.calls > 0
+        status, message, where, line = classify(exc, learner_values, item.nodeid)
         marker = item.get_closest_marker("points")
         max_points = float(marker.args[0]) if marker is not None and marker.args else 0.0
         if marker is None:

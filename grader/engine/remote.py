@@ -44,24 +44,47 @@ class Frame:
         return f"{place}{line}, in {self.function}"
 
 
-class LearnerError(Exception):
-    """The learner's code raised. Carries the learner's own frames only."""
+def _text(value: Any, limit: int = 2000) -> str:
+    """A string from a reply the learner's kernel may have forged: any type, any length."""
+    try:
+        out = value if isinstance(value, str) else "" if value is None else str(value)
+    except Exception:
+        out = "<unprintable>"
+    return out[:limit]
 
-    def __init__(self, info: dict[str, Any], action: str) -> None:
-        self.exception_type: str = str(info.get("type", "Exception"))
-        self.exception_mro: list[str] = [str(n) for n in info.get("mro", [])]
-        self.message: str = str(info.get("message", ""))
+
+def _number(value: Any) -> int | None:
+    """A line or cell number from a reply, or None: never a string that could carry text."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9 else None
+
+
+class LearnerError(Exception):
+    """The learner's code raised. Carries the learner's own frames only.
+
+    ``info`` comes from the learner's kernel (which can replace the agent), so every field
+    is checked for its type and cut to a bounded length here.
+    """
+
+    def __init__(self, info: Any, action: str) -> None:
+        if not isinstance(info, dict):
+            info = {"type": "Error", "message": "the kernel sent an error the grader cannot read"}
+        mro = info.get("mro", [])
+        frames = info.get("frames", [])
+        self.exception_type: str = _text(info.get("type", "Exception"), 200) or "Exception"
+        self.exception_mro: list[str] = [_text(n, 200) for n in mro[:50]] if isinstance(mro, list) else []
+        self.message: str = _text(info.get("message", ""))
         self.frames: list[Frame] = [
             Frame(
-                file=str(f.get("file", "")),
-                line=f.get("line"),
-                function=str(f.get("function", "")),
-                code=str(f.get("code", "")),
-                cell=f.get("cell"),
+                file=_text(f.get("file", ""), 300),
+                line=_number(f.get("line")),
+                function=_text(f.get("function", ""), 200),
+                code=_text(f.get("code", ""), 500),
+                cell=_number(f.get("cell")),
             )
-            for f in info.get("frames", [])
+            for f in (frames[:50] if isinstance(frames, list) else [])
+            if isinstance(f, dict)
         ]
-        self.not_implemented: bool = bool(info.get("not_implemented", False))
+        self.not_implemented: bool = info.get("not_implemented") is True
         self.action = action
         super().__init__(self.render())
 
@@ -118,34 +141,63 @@ class GraderFault(Exception):
     """Our own fault: never the learner's, never silently a zero."""
 
 
+FORGED = "the kernel sent the grader a reply it cannot read; does your code replace the grader's agent?"
+_DEPTH = f"more than {codec.MAX_DEPTH} levels"
+
+
 @dataclass
 class Session:
     """A learner namespace reached through a transport; the target of ``sub``."""
 
     transport: Transport
     _callables: dict[str, RemoteRef] = field(default_factory=dict)
+    calls: int = 0  # requests made since the current test began
+
+    def begin_test(self) -> None:
+        """A test starts: count its calls afresh, and give it its full time budget."""
+        self.calls = 0
+        begin = getattr(self.transport, "begin_test", None)
+        if begin is not None:
+            begin()
 
     def request(self, req: dict[str, Any], action: str) -> Any:
         __tracebackhide__ = True
+        self.calls += 1
         reply = self.transport.request(req)
+        if not isinstance(reply, dict):
+            raise LearnerError({"type": "ValueError", "message": FORGED}, action)
         if "ok_json" in reply:
+            text = reply["ok_json"]
+            if not isinstance(text, str) or len(text) > codec.MAX_REPLY_CHARS:
+                size = f"{len(text) >> 20} MB" if isinstance(text, str) else "not text"
+                message = (
+                    f"the value it returned is {size} once encoded; the grader reads at most "
+                    f"{codec.MAX_REPLY_CHARS >> 20} MB per value"
+                )
+                raise LearnerError({"type": "ValueError", "message": message}, action)
             try:
-                return codec.decode(json.loads(reply["ok_json"]), self._make_ref)
-            except (codec.CodecError, ValueError, KeyError) as exc:
+                return codec.decode(json.loads(text), self._make_ref)
+            except RecursionError:
                 raise LearnerError(
-                    {"type": "ValueError", "message": f"the value it returned could not be read: {exc}"}, action
+                    {"type": "ValueError", "message": f"the value it returned is nested too deeply ({_DEPTH})"}, action
+                ) from None
+            except Exception as exc:  # the reply is the learner's: a forged one is their error, never ours
+                raise LearnerError(
+                    {"type": "ValueError", "message": f"the value it returned could not be read: {_text(exc, 300)}"},
+                    action,
                 ) from None
         if "ok" in reply:
             return None
         if "error" in reply:
             raise LearnerError(reply["error"], action)
         if "missing" in reply:
-            name = str(reply["missing"])
+            name = _text(reply["missing"], 200)
             note, placeholder, after_error = self.transport.missing_name_note()
             raise NotDefined(name, self.transport.kind, note, placeholder, after_error)
         if "missing_attr" in reply:
-            raise MissingAttribute(f"Your {reply.get('type', '')} object has no attribute `{reply['missing_attr']}`.")
-        raise GraderFault(f"unexpected reply from the kernel agent: {sorted(reply)}")
+            kind, attr = _text(reply.get("type", ""), 200), _text(reply["missing_attr"], 200)
+            raise MissingAttribute(f"Your {kind} object has no attribute `{attr}`.")
+        raise LearnerError({"type": "ValueError", "message": FORGED}, action)
 
     def _make_ref(self, obj: dict[str, Any]) -> RemoteRef:
         return RemoteRef(self, obj)
@@ -179,11 +231,17 @@ class RemoteRef:
 
     def __init__(self, session: Session, meta: dict[str, Any]) -> None:
         self._session = session
-        self._id = int(meta["id"])
-        self.type_name: str = str(meta.get("type", "object"))
-        self.type_mro: list[str] = [str(n) for n in meta.get("mro", [])]
-        self.is_callable: bool = bool(meta.get("callable", False))
-        self._methods: frozenset[str] = frozenset(str(m) for m in meta.get("methods", []))
+        ref_id = meta.get("id")
+        if not isinstance(ref_id, int) or isinstance(ref_id, bool):
+            raise codec.CodecError("a remote reference without a number")
+        self._id = ref_id
+        mro, methods = meta.get("mro", []), meta.get("methods", [])
+        self.type_name: str = _text(meta.get("type", "object"), 200)
+        self.type_mro: list[str] = [_text(n, 200) for n in mro[:100]] if isinstance(mro, list) else []
+        self.is_callable: bool = meta.get("callable") is True
+        self._methods: frozenset[str] = (
+            frozenset(_text(m, 200) for m in methods[:1000]) if isinstance(methods, list) else frozenset()
+        )
         self._label = self.type_name
 
     def __repr__(self) -> str:
@@ -290,7 +348,7 @@ class Sub:
         __tracebackhide__ = True
         defined = self._session.request({"op": "define", "source": source}, "defining grader helpers")
         if not isinstance(defined, dict):
-            raise GraderFault("define() did not return a dict")
+            raise LearnerError({"type": "ValueError", "message": FORGED}, "defining grader helpers")
         return defined
 
     def eval(self, source: str) -> Any:

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from grader.engine import sandbox
+from grader.engine import intake, sandbox
 from grader.engine.curriculum import suite_path, suites_root
 from grader.engine.data import Exercise, ExerciseResult, GradeReport, Status, Submission, TestOutcome
 from grader.engine.kernel import KernelSession, LoopThread
 from grader.engine.plugin import Collector, SessionProvider
-from grader.engine.remote import GraderFault, KernelDied, LearnerTimeout, LoadFailed, Session
+from grader.engine.remote import GraderFault, KernelDied, LearnerError, LearnerTimeout, LoadFailed, Session
 from grader.paths import DATASETS, SUITES
 
 
@@ -36,6 +36,9 @@ class KernelTransport:
 
     def request(self, req: dict[str, Any]) -> dict[str, Any]:
         return self._loop.run(self._ks.request(req))
+
+    def begin_test(self) -> None:
+        self._ks.begin_test()
 
     def missing_name_note(self) -> tuple[str, bool, bool]:
         ks = self._ks
@@ -63,6 +66,8 @@ class KernelPool:
         self.loop = LoopThread()
         self.isolation = isolation
         self._submission = submission
+        # Before any kernel exists: which stage folders may be copied at all (links, devices, sizes).
+        self.intake = intake.scan(submission.root, exercises)
         self._sem: asyncio.Semaphore | None = None
         self._jobs = max(1, jobs)
         self._sessions: dict[str, KernelSession] = {}
@@ -85,10 +90,12 @@ class KernelPool:
                 raise
 
     async def _start_and_load(self, ex: Exercise) -> KernelSession:
-        source = self._submission.path_of(ex)
-        if not source.is_file():
+        refusal = self.intake.refusal(ex)
+        if refusal is not None:
+            raise LoadFailed(f"{refusal} The grader did not run {ex.relpath}.")
+        if not self.intake.has(ex):
             raise LoadFailed(f"{ex.relpath} is missing from your submission ({self._submission.root}).")
-        ks = KernelSession(ex, source, DATASETS, self.isolation)
+        ks = KernelSession(ex, self._submission.root, DATASETS, self.isolation)
         self._sessions[ex.key] = ks
         try:
             await ks.start()
@@ -108,9 +115,15 @@ class KernelPool:
         except LoadFailed:
             await ks.close()
             raise
+        except LearnerError as exc:  # a message from the kernel that no honest agent sends
+            await ks.close()
+            raise LoadFailed(exc.render(), exc) from None
+        notes = self.intake.notes(ex)
         if ks.failed_cell is not None:
             index, err = ks.failed_cell
-            self.load_messages[ex.key] = f"Your notebook stopped at cell {index}: {err.render()}"
+            notes.append(f"Your notebook stopped at cell {index}: {err.render()}")
+        if notes:
+            self.load_messages[ex.key] = "\n".join(notes)
         return ks
 
     def session(self, exercise: Exercise) -> Session:

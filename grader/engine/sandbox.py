@@ -133,8 +133,14 @@ def _python_roots() -> list[str]:
     return sorted(r for r in roots if Path(r).is_dir())
 
 
-def bwrap_argv(host_tmp: Path, stage: str, datasets: Path | None, conn_dir: Path) -> list[str]:
-    """bubblewrap options that build the kernel's view of the world."""
+def bwrap_argv(
+    host_tmp: Path, stage: str, datasets: Path | None, conn_dir: Path, env: dict[str, str] | None = None
+) -> list[str]:
+    """bubblewrap options that build the kernel's view of the world.
+
+    ``--clearenv`` drops whatever reached bubblewrap's own environment (jupyter_client adds
+    variables of its own); the kernel starts with exactly ``env``, HOME set to its folder.
+    """
     argv = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     for top in ("usr", "etc", "opt"):
         if Path(f"/{top}").is_dir():
@@ -154,9 +160,13 @@ def bwrap_argv(host_tmp: Path, stage: str, datasets: Path | None, conn_dir: Path
     if datasets is not None and datasets.is_dir():
         argv += ["--ro-bind", str(datasets.resolve()), f"{ROOT_IN}/datasets"]
     argv += ["--bind", str(conn_dir), str(conn_dir)]
-    argv += ["--chdir", "/", "--setenv", "HOME", f"{ROOT_IN}/submission/{stage}"]
-    # Inside a PID namespace the kernel's parent is PID 1, which ipykernel would take for a dead parent.
-    argv += ["--unsetenv", "JPY_PARENT_PID"]
+    argv += ["--chdir", "/", "--clearenv"]
+    for name, value in sorted((env or {}).items()):
+        if name != "HOME":
+            argv += ["--setenv", name, value]
+    # JPY_PARENT_PID is never passed: inside a PID namespace the kernel's parent is PID 1, which
+    # ipykernel would take for a dead parent.
+    argv += ["--setenv", "HOME", f"{ROOT_IN}/submission/{stage}"]
     return argv
 
 

@@ -16,7 +16,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-from grader.engine import curriculum, kernel
+from grader.engine import curriculum, intake, kernel
 from grader.engine.data import Exercise, GradeReport, Kind, Status
 from grader.engine.remote import LearnerError, LoadFailed, Session
 from grader.paths import REPO
@@ -46,6 +46,10 @@ class LocalTransport:
         self._agent, self._replies = _fresh_agent()
         self._namespace = namespace
         if module_path is not None:
+            try:  # the same intake rules as a graded run: a link or a special file is refused
+                intake.refuse_special(module_path, self.display)
+            except intake.Refused as exc:
+                raise LoadFailed(str(exc)) from None
             self._agent.load_module(str(module_path), f"_checked_{exercise.id}", self.display)
             reply = self._replies.pop()
             if "error" in reply:
@@ -89,7 +93,7 @@ def _find_module(ex: Exercise, path: str | Path | None) -> Path:
     )
     for c in candidates:
         if c.is_file():
-            return c.resolve()
+            return c.parent.resolve() / c.name  # the file itself not resolved: intake must see a link
     raise FileNotFoundError(f"cannot find {ex.relpath}; pass check({ex.key!r}, path='.../{ex.file}')")
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.engine import intake
 from grader.engine.data import Exercise, GradeReport, Stage, Status, Submission
 from grader.instructor import assign
 from grader.paths import REPO
@@ -43,18 +44,24 @@ def _results_path(ex: Exercise) -> Path:
     return cache_dir() / "results" / ex.stage / f"{ex.id}.json"
 
 
-def fingerprint(path: Path) -> str | None:
-    """sha256 of a file's bytes; None when it is missing."""
+def _content(path: Path, within: Path | None) -> bytes | None:
+    """A learner's file as intake reads it (no link followed, size capped); None when it cannot be read."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return intake.read_bytes(path, intake.MAX_NOTEBOOK_BYTES, within=within)
+    except (OSError, intake.Refused):
         return None
+
+
+def fingerprint(path: Path, within: Path | None = None) -> str | None:
+    """sha256 of a file's bytes; None when it is missing, or is not a plain file intake would read."""
+    content = _content(path, within)
+    return None if content is None else hashlib.sha256(content).hexdigest()
 
 
 def fingerprints(exercises: Iterable[Exercise], submission: Path) -> dict[str, str | None]:
     """Each exercise's file fingerprint, taken before grading so a save during grading is not credited."""
     sub = Submission(submission)
-    return {ex.key: fingerprint(sub.path_of(ex)) for ex in exercises}
+    return {ex.key: fingerprint(sub.path_of(ex), within=submission) for ex in exercises}
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
@@ -99,7 +106,9 @@ def last_result(ex: Exercise, sha: str) -> dict[str, Any] | None:
 def state_of(ex: Exercise, submission: Path, solutions: Path = SOLUTIONS) -> State:
     path = Submission(submission).path_of(ex)
     try:
-        content = path.read_bytes()
+        content = intake.read_bytes(path, intake.MAX_NOTEBOOK_BYTES, within=submission)
+    except intake.Refused:
+        return State.ATTEMPTED  # a link or a special file: grading will say why it is refused
     except OSError:
         return State.UNTOUCHED  # nothing written yet
     solution = solutions / ex.relpath

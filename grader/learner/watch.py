@@ -55,7 +55,7 @@ def raw_keys(stream: TextIO) -> Iterator[Keys]:
 
 def _stamp(path: Path) -> tuple[int, int] | None:
     try:
-        st = path.stat()
+        st = path.lstat()  # a link is refused by intake; its target is never looked at
     except OSError:
         return None
     return st.st_mtime_ns, st.st_size

@@ -2,9 +2,19 @@
 
 GitHub reads the summary from the file named by $GITHUB_STEP_SUMMARY, and annotations from
 workflow commands printed on stdout (`::error file=PATH,line=N,title=T::MESSAGE`).
+
+Everything a report prints may come from a learner (an exception message, a forged frame),
+and GitHub runs any stdout line that looks like a workflow command. So each command's data
+and properties are escaped by GitHub's rules (``%``, CR and LF; ``:`` and ``,`` too in a
+property), and any other text (the terminal report) is printed between
+``::stop-commands::TOKEN`` and ``::TOKEN::`` with a fresh random token, which is GitHub's
+way to print untrusted text: nothing inside can start, or end, a command.
 """
 
 from __future__ import annotations
+
+import html
+import secrets
 
 from grader.engine.data import GradeReport, Status
 
@@ -19,7 +29,7 @@ ICON = {
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", "<br>")
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
 
 
 def summary(report: GradeReport) -> str:
@@ -64,11 +74,17 @@ def annotation_lines(report: GradeReport, prefix: str = "exercises") -> str:
             title = f"{e.key}: {t.name} ({t.status.value})"
             if t.location and " cell " in t.location:
                 title += f" in {t.location.rsplit(' ', 2)[-2]} {t.location.rsplit(' ', 1)[-1]}"
-            elif t.line:
-                props.append(f"line={t.line}")
+            elif isinstance(t.line, int) and t.line > 0:
+                props.append(f"line={t.line:d}")
             props.append(f"title={_escape_property(title)}")
             out.append(f"::{level} {','.join(props)}::{_escape_data(t.message)}")
     return "\n".join(out) + ("\n" if out else "")
+
+
+def untrusted(text: str, token: str | None = None) -> str:
+    """``text`` wrapped so that GitHub runs no workflow command found in it."""
+    token = token or secrets.token_hex(16)
+    return f"::stop-commands::{token}\n{text}{'' if text.endswith(chr(10)) or not text else chr(10)}::{token}::\n"
 
 
 def render(report: GradeReport) -> str:

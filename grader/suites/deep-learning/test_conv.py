@@ -7,6 +7,7 @@ square, and the kernels are not square either, so a swapped axis or an off-by-on
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -39,17 +40,25 @@ _XCORR = (
     "with xp the zero-padded x: a cross-correlation, the kernel is not flipped."
 )
 
-# Runs in the learner's kernel: (seconds taken by one call f(*args), its result).
-_TIMER = (
-    "lambda f, *args: (lambda time: (lambda t0, out: (time.perf_counter() - t0, out))"
-    "(time.perf_counter(), f(*args)))(__import__('time'))"
-)
-# Runs in the learner's kernel: an im2col reference conv2d (a strided view, then one tensordot).
-_REFERENCE_CONV = (
-    "lambda x, w, b, s, p: (lambda np: np.tensordot(np.lib.stride_tricks.sliding_window_view("
-    "np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))), w.shape[2:], axis=(2, 3))[:, :, ::s, ::s], w, "
-    "axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2) + b[None, :, None, None])(__import__('numpy'))"
-)
+# Runs in the learner's kernel: sends back an array of conv2d's output shape, doing no work. Timing it
+# measures what a call costs beyond the work itself (the arguments and the result crossing the codec).
+_ECHO = "lambda x, w, b, s, p: __import__('numpy').zeros((x.shape[0], w.shape[0], x.shape[2], x.shape[3]))"
+_MAX_TRANSFER = 0.2  # seconds of call overhead the budget allows for, whatever the echo took
+
+
+def _round_trip(f: Any, *args: Any) -> tuple[float, Any]:
+    """Seconds one call took on the grader's clock (learner code cannot patch it), and its result."""
+    t0 = time.perf_counter()
+    out = f(*args)
+    return time.perf_counter() - t0, out
+
+
+def _reference_conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, s: int, p: int) -> np.ndarray:
+    """An im2col conv2d (a strided view, then one tensordot), timed in the grader's own process."""
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    windows = np.lib.stride_tricks.sliding_window_view(xp, w.shape[2:], axis=(2, 3))[:, :, ::s, ::s]
+    out: np.ndarray = np.tensordot(windows, w, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
+    return out + b[None, :, None, None]
 
 
 # ---------------------------------------------------------------- references (grader side)
@@ -326,15 +335,17 @@ def test_max_pool2d_backward_breaks_ties_on_the_first_maximum(sub: Any, rng: np.
 def test_conv2d_is_vectorised(sub: Any, rng: np.random.Generator, device: str) -> None:
     x, w, b = rng.normal(size=(8, 3, 32, 32)), rng.normal(size=(16, 3, 3, 3)), rng.normal(size=16)
     conv2d = sub.conv2d
-    timer = sub.eval(_TIMER)
-    reference = sub.eval(_REFERENCE_CONV)
-    took, got = timer(conv2d, x, w, b, 1, 1)
+    # Every time is taken by the grader around a whole call: a clock patched in the kernel changes nothing,
+    # and the reference runs here, where a patched NumPy in the kernel cannot slow it down.
+    took, got = _round_trip(conv2d, x, w, b, 1, 1)
     expected = _conv_ref(x, w, b, 1, 1, None, device)["out"]  # correct first: a fast wrong answer proves nothing
     _check(got, expected, "conv2d output (x of shape (8, 3, 32, 32), 16 filters of 3x3, padding=1)", _XCORR)
-    ref_time = min(float(timer(reference, x, w, b, 1, 1)[0]) for _ in range(3))
-    budget = max(0.3, 50 * ref_time)
+    ref_time = min(_round_trip(_reference_conv, x, w, b, 1, 1)[0] for _ in range(3))
+    echo = sub.eval(_ECHO)
+    transfer = min(_MAX_TRANSFER, *(_round_trip(echo, x, w, b, 1, 1)[0] for _ in range(2)))
+    budget = max(0.3, 50 * ref_time) + transfer
     if took > budget:
-        took = min(took, float(timer(conv2d, x, w, b, 1, 1)[0]))  # one retry: the machine may have been busy
+        took = min(took, _round_trip(conv2d, x, w, b, 1, 1)[0])  # one retry: the machine may have been busy
     if took > budget:
         fail(
             f"conv2d on 8 images of 3x32x32 with 16 filters of 3x3 took {took:.2f} s; a vectorised version takes "

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import sklearn.preprocessing
 from sklearn.datasets import load_breast_cancer
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from grader.engine.remote import LearnerError, RemoteRef
 from grader.helpers import fail
@@ -26,10 +26,12 @@ CLASSIFIER = "sklearn.base.ClassifierMixin"
 SCALERS = ("StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler")
 MIN_ACCURACY = 0.95
 
-# Built in the learner's kernel: the reference cross-validation of the learner's own pipeline.
-CV_SOURCE = (
-    "lambda model, X, y: __import__('sklearn.model_selection', fromlist=['cross_val_score'])"
-    ".cross_val_score(model, X, y, cv=5)"
+# Built in the learner's kernel: an unfitted copy of the learner's own pipeline, fitted on one fold's
+# training rows, predicting its held-out rows. The folds and the scoring are the grader's (below), so a
+# cross_val_score patched in the kernel decides nothing.
+FOLD_SOURCE = (
+    "lambda model, X, y, X_held_out: __import__('sklearn.base', fromlist=['clone'])"
+    ".clone(model).fit(X, y).predict(X_held_out)"
 )
 
 PIPELINE_HINT = (
@@ -245,16 +247,33 @@ def test_cv_scores_are_five_accuracies(sub):
         )
 
 
+def _cross_val_accuracy(fit_predict, model, X, y):
+    """cross_val_score(model, X, y, cv=5) for a classifier, with the folds and the scores made here.
+
+    Five stratified folds in order, without shuffling, and the accuracy of each fold's predictions.
+    """
+    scores = []
+    for train, held_out in StratifiedKFold(n_splits=5).split(X, y):
+        pred = np.asarray(fit_predict(model, X[train], y[train], X[held_out]))
+        if pred.shape != y[held_out].shape:
+            fail(
+                f"Fitted on a fold, your pipeline predicts an array of shape {pred.shape} for "
+                f"{len(held_out)} rows; predict must give one label per row."
+            )
+        scores.append(float(np.mean(pred == y[held_out])))
+    return np.asarray(scores, dtype=np.float64)
+
+
 @pytest.mark.points(1)
 def test_cv_scores_match_five_fold_cv_on_the_training_split(sub):
     data = _data()
     scores = _scores(sub.cv_scores)
     model = sub.model
-    cross_validate = sub.eval(CV_SOURCE)
-    expected = np.asarray(cross_validate(model, data["X_train"], data["y_train"]), dtype=np.float64)
+    fit_predict = sub.eval(FOLD_SOURCE)
+    expected = _cross_val_accuracy(fit_predict, model, data["X_train"], data["y_train"])
     if np.allclose(scores, expected, rtol=0, atol=1e-9):
         return
-    on_all = np.asarray(cross_validate(model, data["X"], data["y"]), dtype=np.float64)
+    on_all = _cross_val_accuracy(fit_predict, model, data["X"], data["y"])
     if np.allclose(scores, on_all, rtol=0, atol=1e-9):
         fail(
             "`cv_scores` comes from a cross-validation on all 569 rows, test split included. The "

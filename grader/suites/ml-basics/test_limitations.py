@@ -1,36 +1,67 @@
 """Hidden suite for ml-basics/limitations (notebook): data that breaks four basic algorithms, with numbers.
 
-Every number the learner stores is recomputed from the learner's own data and functions. Model fits
-on the learner's data run in the learner's kernel (``sub.eval``), so they see exactly what the notebook
-saw; the checks and the references run here. The multiple-choice answers live only in this file.
+Every number the learner stores is recomputed from the learner's own data and functions. The data
+(and the learner's feature map's output) cross the codec, and every reference model is fitted here, in
+the grader's process, single-threaded like the kernel: a scikit-learn patched in the learner's kernel
+changes nothing. The learner's clustering model is rebuilt here from its class and its parameters.
+The multiple-choice answers live only in this file.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy as np
 import pytest
 from scipy.optimize import linprog
+from sklearn.base import ClusterMixin
+from sklearn.cluster import KMeans
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import adjusted_rand_score
+from threadpoolctl import threadpool_limits
 
 from grader.engine.remote import RemoteRef
 from grader.helpers import assert_close, fail
 
-# Built in the learner's kernel (only builtins in scope: import with __import__).
-_KMEANS_LABELS = (
-    "lambda X, k: __import__('sklearn.cluster', fromlist=['KMeans'])"
-    ".KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(X)"
-)
-_REFIT_LABELS = "lambda model, X: __import__('sklearn.base', fromlist=['clone']).clone(model).fit_predict(X)"
-_LOGREG_ACCURACY = (
-    "lambda X, y, max_iter: __import__('sklearn.linear_model', fromlist=['LogisticRegression'])"
-    ".LogisticRegression(max_iter=max_iter).fit(X, y).score(X, y)"
-)
-_MAPPED_HELD_OUT = (
-    "lambda phi, X, y, X_new, y_new: __import__('sklearn.linear_model', fromlist=['LogisticRegression'])"
-    ".LogisticRegression(max_iter=1000).fit(phi(X), y).score(phi(X_new), y_new)"
-)
+
+def _single_threaded() -> Any:
+    """Fit references with one thread, as the learner's kernel does, so that the numbers agree to the bit."""
+    return threadpool_limits(limits=1)
+
+
+def _kmeans_labels(X: np.ndarray, k: int) -> np.ndarray:
+    with _single_threaded():
+        labels: np.ndarray = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(X)
+    return labels
+
+
+def _logreg_accuracy(X: np.ndarray, y: np.ndarray, max_iter: int) -> float:
+    with _single_threaded():
+        return float(LogisticRegression(max_iter=max_iter).fit(X, y).score(X, y))
+
+
+def _rebuilt(model: RemoteRef) -> Any:
+    """A fresh copy of the learner's scikit-learn clusterer, built here from its class and parameters."""
+    __tracebackhide__ = True
+    module_name, _, qualname = model.type_mro[0].rpartition(".")
+    cls = None
+    if module_name == "sklearn" or module_name.startswith("sklearn."):
+        cls = getattr(importlib.import_module(module_name), qualname, None)
+    if not (isinstance(cls, type) and issubclass(cls, ClusterMixin)):
+        fail(
+            f"`structured_model` is a {model.type_name}; use a clustering estimator from scikit-learn itself "
+            "(e.g. DBSCAN or AgglomerativeClustering), so that the grader can rebuild it."
+        )
+    params = model.get_params(deep=False)
+    odd = sorted(k for k, v in params.items() if isinstance(v, RemoteRef))
+    if odd:
+        fail(
+            f"`structured_model` has parameters the grader cannot rebuild ({', '.join(odd)}): keep them to plain "
+            "numbers and strings."
+        )
+    return cls(**params)
+
 
 _ANSWERS = {  # the correct letter of each question, and what a wrong answer misses
     "answer_kmeans": (
@@ -147,7 +178,7 @@ def test_kmeans_fails_on_nonconvex_clusters(sub: Any) -> None:
     X, y = _nonconvex(sub)
     stored = _number(sub.ari_kmeans, "ari_kmeans")
     k = len(np.unique(y))
-    ari = float(adjusted_rand_score(y, np.asarray(sub.eval(_KMEANS_LABELS)(X, k))))
+    ari = float(adjusted_rand_score(y, _kmeans_labels(X, k)))
     if ari >= 0.5:
         fail(
             f"On your X_nonconvex, k-means with {k} clusters reaches ARI {ari:.3f}: it does not fail (below 0.5 is "
@@ -174,7 +205,9 @@ def test_a_structure_aware_method_recovers_them(sub: Any) -> None:
             hint="Use a method that respects the shape of the clusters: DBSCAN or single-linkage clustering.",
         )
     stored = _number(sub.ari_structured, "ari_structured")
-    labels = np.asarray(sub.eval(_REFIT_LABELS)(model, X))
+    rebuilt = _rebuilt(model)
+    with _single_threaded():
+        labels = np.asarray(rebuilt.fit_predict(X))
     ari = float(adjusted_rand_score(y, labels))
     if ari <= 0.9:
         fail(
@@ -212,7 +245,7 @@ def _xor_data(sub: Any) -> tuple[np.ndarray, np.ndarray]:
 def test_a_linear_model_is_near_chance_on_xor(sub: Any) -> None:
     X, y = _xor_data(sub)
     stored = _number(sub.acc_linear, "acc_linear")
-    acc = float(sub.eval(_LOGREG_ACCURACY)(X, y, 100))
+    acc = _logreg_accuracy(X, y, 100)
     if acc > 0.6:
         fail(
             f"LogisticRegression() reaches training accuracy {acc:.3f} on your XOR data; at most 0.6 is required.",
@@ -230,7 +263,7 @@ def test_a_feature_map_makes_xor_linear(sub: Any, rng: np.random.Generator) -> N
     features = _array(phi(X), "feature_map(X_xor)", 2)
     if len(features) != len(X):
         fail(f"`feature_map(X_xor)` has {len(features)} rows for {len(X)} points; keep one row per point.")
-    acc = float(sub.eval(_LOGREG_ACCURACY)(features, y, 1000))
+    acc = _logreg_accuracy(features, y, 1000)
     hint = (
         "Add the product x0 * x1 as a feature: its sign is the XOR label, so a linear model on "
         "[x0, x1, x0 * x1] separates the classes."
@@ -242,7 +275,12 @@ def test_a_feature_map_makes_xor_linear(sub: Any, rng: np.random.Generator) -> N
             hint=hint,
         )
     X_new, y_new = _xor(rng, 1000)
-    held_out = float(sub.eval(_MAPPED_HELD_OUT)(phi, X, y, X_new, y_new))
+    # The learner's feature map runs in the kernel (it is their code); the model is fitted and scored here.
+    new_features = _array(phi(X_new), "feature_map(X_new)", 2)
+    if new_features.shape[0] != len(X_new) or new_features.shape[1] != features.shape[1]:
+        fail(f"`feature_map` gives {new_features.shape} on {len(X_new)} fresh points; one row per point is needed.")
+    with _single_threaded():
+        held_out = float(LogisticRegression(max_iter=1000).fit(features, y).score(new_features, y_new))
     if held_out < 0.9:
         fail(
             f"Trained on feature_map(X_xor), the model scores only {held_out:.3f} on 1000 fresh XOR points: "
