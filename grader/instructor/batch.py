@@ -258,6 +258,7 @@ class _Worker:
     finished: int = 0
     retiring: bool = False
     gone: bool = False
+    heard: float = field(default_factory=time.monotonic)  # the last event from the worker
 
     @classmethod
     def start(
@@ -493,6 +494,7 @@ def run_batch(
             while not stop and (jobs or any(w.outstanding for w in workers)):
                 while jobs and len([w for w in workers if not w.retiring]) < max(1, options.jobs):
                     workers.append(_Worker.start(config, log, events))
+                    workers[-1].send(jobs.popleft())  # one each first; then the queued ones below
                 for w in workers:
                     feed(w)
                 try:
@@ -500,6 +502,7 @@ def run_batch(
                 except queue.Empty:
                     msg = {}
                 if msg and w in workers:
+                    w.heard = time.monotonic()
                     kind = msg.get("event")
                     job = w.job(msg.get("id"))
                     if kind == "ready":
@@ -526,7 +529,9 @@ def run_batch(
                             workers.remove(w)
                 now = time.monotonic()
                 for w in list(workers):
-                    if w.running is not None and now - w.began > timeout:
+                    if w.running is None and w.outstanding and now - w.heard > timeout:
+                        lost(w, "the grader stopped answering while it held this submission")
+                    elif w.running is not None and now - w.began > timeout:
                         job = w.running
                         w.outstanding.remove(job)
                         fail(job, f"over the {timeout:g} s limit for one submission")
