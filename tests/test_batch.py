@@ -3,6 +3,7 @@ exactly, stopped cleanly by signals, and no silent downgrade of the sandbox."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -204,6 +205,43 @@ def test_a_submission_over_its_time_costs_only_itself(tmp_path: Path) -> None:
     assert book["l00"]["percent"] == "100.00"
     assert book["slow"]["total"] == "" and "not graded: over the 12 s limit" in book["slow"]["note"]
     assert not (out / "reports" / "slow.json").exists()
+
+
+def _kill_a_worker_with_a_kernel(batch_pid: int, spared: set[int], deadline: float) -> int:
+    """SIGKILL the first worker of the batch (not in ``spared``) once a kernel runs under it."""
+    while time.monotonic() < deadline:
+        for c in _children(batch_pid):
+            with contextlib.suppress(psutil.Error):
+                if c.pid in spared or "grader.instructor.worker" not in " ".join(c.cmdline()):
+                    continue
+                if any("ipykernel" in " ".join(k.cmdline()) for k in c.children(recursive=True)):
+                    c.kill()
+                    return c.pid
+        time.sleep(0.1)
+    raise AssertionError("no worker ran a kernel in time")
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_costs_only_the_submission_it_held_alone(tmp_path: Path) -> None:
+    """Worker 1 dies holding l00 (running) and l01 (queued): both are retried alone. Worker 2 dies
+    holding l00 alone: l00 is reported as not graded. l01 is graded by worker 3."""
+    subs = slow_class(tmp_path, 2, 5)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "grader", "batch", str(subs), "--output", str(out), "--jobs", "1"]
+    cmd += ["--stage", EX.stage, "--exercise", EX.id]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    first = _kill_a_worker_with_a_kernel(proc.pid, set(), deadline)
+    _kill_a_worker_with_a_kernel(proc.pid, {first}, deadline)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 3, stderr
+    assert "l00: NOT GRADED (the grader crashed on it" in stderr
+    assert f"l01: {EX.points:g} / {EX.points:g}" in stdout
+    book = rows(out)
+    assert book["l01"]["percent"] == "100.00"
+    assert "not graded: the grader crashed" in book["l00"]["note"]
+    res = run_batch(str(subs), "--output", str(out))  # never lost: the rerun grades it
+    assert res.returncode == 0 and "kept 1, graded 1" in res.stdout, res.stderr
 
 
 def test_a_batch_without_bubblewrap_is_refused_unless_asked_for(tmp_path: Path) -> None:
