@@ -95,6 +95,7 @@ def notebook(nbgrader: bool = False) -> nbformat.NotebookNode:
 
 def write_ours(root: Path) -> Path:
     """A one-exercise curriculum (GRADER_CURRICULUM) with a five-test suite; returns the manifest."""
+    (root / "suites" / "peer").mkdir(parents=True)
     manifest = root / "curriculum.toml"
     manifest.write_text(
         "[defaults]\ntime_limit = 60\ncall_time_limit = 20\nmemory_mb = 4096\ncpu_seconds = 300\n\n"
@@ -106,7 +107,6 @@ def write_ours(root: Path) -> Path:
     for name, check in CHECKS.items():
         remote = check.replace("kmeans(", "sub.kmeans(")
         suite += ["", "", "@pytest.mark.points(1)", f"def test_{name}(sub):", "    X = blobs()", f"    assert {remote}"]
-    (root / "suites" / "peer").mkdir(parents=True)
     (root / "suites" / "peer" / "test_kmeans.py").write_text("\n".join(suite) + "\n")
     return manifest
 
