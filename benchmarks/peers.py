@@ -45,7 +45,10 @@ import numpy as np
 def kmeans(X, k, n_iter=100, seed=0):
     """Lloyd's algorithm. Returns (centers of shape (k, d), labels of shape (n,))."""
     rng = np.random.default_rng(seed)
-    centers = X[rng.choice(len(X), size=k, replace=False)].astype(float)
+    centers = X[[rng.integers(len(X))]].astype(float)
+    while len(centers) < k:  # farthest-point seeding: the next centre is the sample farthest from them all
+        d2 = ((X[:, None, :] - centers[None]) ** 2).sum(-1).min(1)
+        centers = np.vstack([centers, X[d2.argmax()]])
     for _ in range(n_iter):
         labels = ((X[:, None, :] - centers[None]) ** 2).sum(-1).argmin(1)
         new = np.array([X[labels == j].mean(0) if np.any(labels == j) else centers[j] for j in range(k)])
@@ -111,7 +114,14 @@ def write_ours(root: Path) -> Path:
     return manifest
 
 
-def write_otter(root: Path, venv: Path) -> Path:
+def setup(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
+    """Run a peer's setup step (not timed); on failure show what it said."""
+    res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stdout[-2000:]}{res.stderr[-3000:]}")
+
+
+def write_otter(root: Path, env: dict[str, str]) -> Path:
     """otter's autograder.zip, built by `otter generate` from five OK-format tests."""
     tests = root / "tests"
     tests.mkdir(parents=True)
@@ -122,29 +132,41 @@ def write_otter(root: Path, venv: Path) -> Path:
         suite = {"cases": [case], "scored": True, "setup": "", "teardown": "", "type": "doctest"}
         spec = {"name": name, "points": 1, "suites": [suite]}
         (tests / f"{name}.py").write_text(f"OK_FORMAT = True\n\ntest = {spec!r}\n")
-    subprocess.run(
-        [str(venv / "bin" / "otter"), "generate", "--tests-dir", "tests", "--output-path", "autograder.zip"],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
+    setup(["otter", "generate", "--tests-dir", "tests", "--output-path", "autograder.zip"], root, env)
     return root / "autograder.zip"
 
 
-def write_nbgrader(root: Path, venv: Path) -> Path:
+def write_nbgrader(root: Path, env: dict[str, str]) -> Path:
     """An nbgrader course with assignment ps1 generated (its gradebook knows the test cells)."""
     (root / "source" / "ps1").mkdir(parents=True)
     nbformat.write(notebook(nbgrader=True), root / "source" / "ps1" / "kmeans.ipynb")
     (root / "nbgrader_config.py").write_text(
         f"c = get_config()\nc.CourseDirectory.root = {str(root)!r}\nc.CourseDirectory.course_id = 'bench'\n"
     )
-    subprocess.run(
-        [str(venv / "bin" / "nbgrader"), "generate_assignment", "ps1", "--force"],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
+    setup(["nbgrader", "generate_assignment", "ps1", "--force"], root, env)
     return root
+
+
+def check_scores(tool: str, run: Path, n: int) -> None:
+    """Every tool must have given every submission 5 of 5, or its time means nothing."""
+    if tool == "this project":
+        if n == 1:
+            scores = [json.loads((run / "r.json").read_text())["points"]]
+        else:
+            scores = [json.loads(p.read_text())["points"] for p in (run / "out" / "reports").glob("*.json")]
+    elif tool == "nbgrader":
+        scores = []
+        for path in (run / "course" / "autograded").glob("*/ps1/kmeans.ipynb"):
+            nb = nbformat.read(path, as_version=4)
+            failed = [c for c in nb.cells if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+            scores.append(5 - len(failed))
+    else:
+        scores = []
+        for path in run.glob("s*/results.json"):
+            tests = json.loads(path.read_text())["tests"]
+            scores.append(sum(t.get("score", 0) for t in tests if t.get("name") in CHECKS))
+    if len(scores) != n or any(s != 5 for s in scores):
+        raise SystemExit(f"{tool} did not give all {n} submissions 5/5: {scores}")
 
 
 def ensure_venv(venv: Path) -> None:
@@ -180,8 +202,8 @@ def main() -> None:
         nb_path = work / "kmeans.ipynb"
         nbformat.write(notebook(), nb_path)
         ours_env = {**os.environ, "GRADER_CURRICULUM": str(write_ours(work / "ours"))}
-        autograder = write_otter(work / "otter", args.venv)
-        course = write_nbgrader(work / "nbgrader", args.venv)
+        autograder = write_otter(work / "otter", peer_env)
+        course = write_nbgrader(work / "nbgrader", peer_env)
         grader = [sys.executable, "-m", "grader"]
         sandbox_flag = ["--sandbox", mode]
 
@@ -234,6 +256,7 @@ def main() -> None:
                     run = work / "runs" / f"{name.replace(' ', '_')}-{n}-{r}"
                     run.mkdir(parents=True)
                     times.append(fn(n, run, args.jobs))
+                    check_scores(name, run, n)
                     shutil.rmtree(run, ignore_errors=True)
                 results[name, n] = statistics.median(times)
                 print(f"  {name:<13} {n:>3} submission(s): {', '.join(f'{t:.2f}' for t in times)} s", flush=True)
