@@ -196,15 +196,20 @@ def test_a_submission_over_its_time_costs_only_itself(tmp_path: Path) -> None:
     subs = slow_class(tmp_path, 1, 0)
     slow = subs / "slow" / EX.relpath
     slow.parent.mkdir(parents=True)
-    slow.write_text("import time\ntime.sleep(50)\n")
+    shutil.copy(SOLUTIONS / EX.relpath, slow)
     out = tmp_path / "out"
+    assert run_batch(str(subs), "--output", str(out), "--jobs", "1").returncode == 0
+    slow.write_text("import time\ntime.sleep(50)\n")  # changed since: its old report is stale
     res = run_batch(str(subs), "--output", str(out), "--jobs", "1", "--timeout", "12")
     assert res.returncode == 3, res.stderr
     assert "slow: NOT GRADED (over the 12 s limit for one submission)" in res.stderr
+    assert "kept 1, graded 0, not graded 1" in res.stdout
     book = rows(out)
     assert book["l00"]["percent"] == "100.00"
     assert book["slow"]["total"] == "" and "not graded: over the 12 s limit" in book["slow"]["note"]
-    assert not (out / "reports" / "slow.json").exists()
+    assert not (out / "reports" / "slow.json").exists(), "the stale report of the old files is gone"
+    with open(out / "gradebook.csv") as f:
+        assert len(f.readlines()) == 3, "one row per learner"
 
 
 def _kill_a_worker_with_a_kernel(batch_pid: int, spared: set[int], deadline: float) -> int:

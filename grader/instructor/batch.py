@@ -463,6 +463,10 @@ def run_batch(
 
     def fail(job: _Job, why: str) -> None:
         failed[job.learner] = why
+        path = out / REPORTS / f"{job.learner}.json"
+        old = _read_report(path)
+        if old is not None and old.get("batch", {}).get("fingerprint") != job.key:
+            path.unlink()  # it graded what the learner no longer has: never keep a stale grade
         if progress is not None:
             progress(job.learner, {"failed": why})
 
@@ -626,9 +630,13 @@ def gradebook(
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["learner", *[e.key for e in exercises], *GRADEBOOK_TAIL])
+    failed = dict(failed or {})
     for learner, rep in reports:
-        w.writerow(gradebook_row(exercises, learner, rep))
-    for learner, why in sorted((failed or {}).items()):
+        row = gradebook_row(exercises, learner, rep)
+        if learner in failed:  # a --regrade that failed; this report still grades the same files
+            row[-1] = "; ".join(filter(None, [row[-1], f"regrade failed: {failed.pop(learner)}"]))
+        w.writerow(row)
+    for learner, why in sorted(failed.items()):
         w.writerow([learner, *["" for _ in exercises], "", "", "", "", f"not graded: {why}; rerun to retry"])
     return buf.getvalue()
 
