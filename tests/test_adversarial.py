@@ -4,12 +4,14 @@ Each case replaces one exercise's file of a correct submission and states the re
 must get. For every case: that exercise gets its stated status and points, a learner-facing
 message where one is named; the exercise graded beside it still gets full marks; no process
 is left behind; the learner's files are unchanged; nothing is written outside the sandbox.
-Cases marked `requires = "bubblewrap"` test what only the sandbox can stop.
+Cases marked `requires = "bubblewrap"` test what only the sandbox can stop; `fills_disk = true` also
+compares the free space of the temporary disk (which other processes on the machine move too).
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import socket
 import tempfile
@@ -22,7 +24,7 @@ import psutil
 import pytest
 
 from grader.engine import curriculum, sandbox
-from grader.engine.data import Exercise, GradeReport
+from grader.engine.data import Exercise, GradeReport, Kind
 from grader.engine.runner import grade
 from grader.report import github, html, text
 from tests.conftest import ROOT, SOLUTIONS, SubmissionMaker, digest, result_of
@@ -63,6 +65,9 @@ def edit_notebook(path: Path, edit: str) -> str:
         code[0].source = "print('z' * 100 * 2**20)\n" + code[0].source
     elif edit == "input_call":
         nb.cells.insert(nb.cells.index(code[1]), nbformat.v4.new_code_cell("name = input('Your name? ')"))
+    elif edit == "deep_metadata":  # valid JSON, nested deeper than any JSON reader recurses
+        deep = "[" * 100_000 + "]" * 100_000
+        return nbformat.writes(nb).replace('"metadata": {', '"metadata": {"deep": ' + deep + ",", 1)
     else:
         raise ValueError(f"unknown notebook edit {edit!r}")
     return nbformat.writes(nb)
@@ -79,7 +84,12 @@ def build(spec: dict, ex: Exercise, subs: dict[str, str]) -> str:  # type: ignor
         return (SOLUTIONS / ex.relpath).read_text(encoding="utf-8") + "\n" + payload
     if mode == "mutant":
         mutant = next(m for m in load_mutants(ex) if m.name == spec["mutant"])
-        return apply(mutant, SOLUTIONS / ex.relpath) + "\n" + payload
+        text = apply(mutant, SOLUTIONS / ex.relpath)
+        if ex.kind is Kind.NOTEBOOK:  # the payload runs as one more cell at the end
+            nb = nbformat.reads(text, as_version=4)
+            nb.cells.append(nbformat.v4.new_code_cell(payload))
+            return nbformat.writes(nb)
+        return text + "\n" + payload
     if mode == "notebook":
         return edit_notebook(SOLUTIONS / ex.relpath, spec["edit"])
     if mode == "solution":
@@ -150,6 +160,7 @@ def test_adversarial_case(case: Path, make_submission: SubmissionMaker, monkeypa
     plant(spec, root, ex, subs)
     before = digest(root)
     free_before = shutil.disk_usage(tempfile.gettempdir()).free
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     try:
         report = grade([*curriculum.with_limits([ex], **spec.get("limits", {})), beside], root)
     finally:
@@ -162,8 +173,10 @@ def test_adversarial_case(case: Path, make_submission: SubmissionMaker, monkeypa
         assert spec["message"] in messages
     if spec.get("grader_env"):
         assert token not in repr(report), "a secret of the grader's environment reached the report"
-    expected = {"zero": 0, "full": res.max_points}.get(spec["points"])
-    if expected is None:
+    expected = {"zero": 0, "full": res.max_points, "any": None}.get(spec["points"])
+    if spec["points"] == "any":  # the point of the case is elsewhere (memory, the rest of the run)
+        assert res.status.value != "passed" or res.points == res.max_points, messages
+    elif expected is None:
         assert res.points < res.max_points
     else:
         assert res.points == expected, messages
@@ -171,6 +184,9 @@ def test_adversarial_case(case: Path, make_submission: SubmissionMaker, monkeypa
     other = result_of(report, beside)
     assert other.points == other.max_points, [t.message for t in other.tests]
 
+    if "grader_memory_mb" in spec:  # what the grader itself may take on, whatever the kernel sends
+        grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) >> 10
+        assert grown <= spec["grader_memory_mb"], f"the grader's peak memory grew by {grown} MB"
     assert_reports_escape(report)
     assert digest(root) == before, "the learner's files changed"
     assert psutil.Process().children(recursive=True) == [], "a process was left behind"
@@ -178,4 +194,7 @@ def test_adversarial_case(case: Path, make_submission: SubmissionMaker, monkeypa
     assert not leftovers, f"processes left behind: {leftovers}"
     for path in spec.get("absent", []):
         assert not Path(path.replace("{TOKEN}", token).replace("{REPO}", str(ROOT))).exists()
-    assert shutil.disk_usage(tempfile.gettempdir()).free > free_before - 200 * 2**20, "the disk filled up"
+    leftovers = list(Path(tempfile.gettempdir()).glob(f"grader-{os.getpid()}-*"))
+    assert not leftovers, f"kernel folders left behind: {leftovers}"
+    if spec.get("fills_disk"):  # other processes on the machine move the free space too: only where it matters
+        assert shutil.disk_usage(tempfile.gettempdir()).free > free_before - 200 * 2**20, "the disk filled up"

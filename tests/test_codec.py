@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.engine import codec
+from grader.engine.remote import LearnerError, Session
 
 
 def roundtrip(value: object) -> object:
@@ -189,3 +190,60 @@ def test_output_is_plain_json_without_nan_literals() -> None:
     text = codec.dumps({"a": [np.float64("nan"), math.inf]})
     assert "NaN" not in text and "Infinity" not in text
     json.loads(text)
+
+
+def _nested(depth: int) -> object:
+    value: object = 0.0
+    for _ in range(depth):
+        value = (value,)
+    return value
+
+
+def test_nesting_is_bounded_on_both_sides() -> None:
+    """The grader refuses a value nested past MAX_DEPTH before recursing into it; the agent says so first."""
+    assert roundtrip(_nested(codec.MAX_DEPTH - 1)) == _nested(codec.MAX_DEPTH - 1)
+    with pytest.raises(codec.CodecError, match="nested more than"):
+        codec.encode(_nested(codec.MAX_DEPTH + 1))
+    deep = '{"$": "tuple", "items": [' * (codec.MAX_DEPTH + 1) + "0" + "]}" * (codec.MAX_DEPTH + 1)
+    with pytest.raises(codec.CodecError, match="nested more than"):
+        codec.decode(json.loads(deep))
+
+
+class _Forger:
+    """A transport whose kernel answers with whatever the test forged: a learner can replace the agent."""
+
+    kind = "module"
+    display = "ml-basics/x.py"
+
+    def __init__(self, reply: object) -> None:
+        self.reply = reply
+
+    def request(self, req: dict[str, object]) -> object:
+        return self.reply
+
+    def missing_name_note(self) -> tuple[str, bool, bool]:
+        return "", False, False
+
+
+FORGED_REPLIES = [
+    ["not", "a", "dict"],
+    {"weird": 1},
+    {"ok_json": 12},
+    {"ok_json": "{not json"},
+    {"ok_json": '{"$": "ref", "id": "x"}'},
+    {"ok_json": '{"$": "ndarray", "dtype": "<f8", "shape": [5], "data": "AAAA"}'},
+    {"ok_json": "[" * 200_000 + "]" * 200_000},
+    {"ok_json": '{"$": "tuple", "items": [' * 5_000 + "]}" * 5_000},
+    {"error": ["not", "a", "dict"]},
+    {"error": {"type": 5, "message": None, "frames": [{"line": "3\n::stop-commands::x", "cell": []}, "junk"]}},
+]
+
+
+@pytest.mark.parametrize("reply", FORGED_REPLIES, ids=range(len(FORGED_REPLIES)))
+def test_a_forged_reply_is_the_learners_error_never_ours(reply: object) -> None:
+    session = Session(_Forger(reply))  # type: ignore[arg-type]
+    with pytest.raises(LearnerError) as caught:
+        session.request({"op": "get", "name": "x"}, "reading `x`")
+    for frame in caught.value.frames:
+        assert frame.line is None or isinstance(frame.line, int)
+        assert frame.cell is None or isinstance(frame.cell, int)

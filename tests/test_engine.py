@@ -3,9 +3,14 @@ every other exercise still graded, and the learner's files never written."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from grader.engine import curriculum, sandbox
+from grader.engine import curriculum, kernel, sandbox
 from grader.engine.data import Kind, Status, Submission
 from grader.engine.remote import Sub
 from grader.engine.runner import KernelPool, grade
@@ -206,3 +211,16 @@ def test_define_builds_helpers_in_the_kernel(make_submission: SubmissionMaker) -
         assert defined["where"]() is True
     finally:
         pool.close()
+
+
+def test_temporaries_of_a_killed_grader_are_swept(tmp_path: Path) -> None:
+    """A grader killed with SIGKILL cannot clean up; the next one removes what it left, and only that."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"{kernel.TMP_PREFIX}{int(dead.stdout)}-abc"
+    (stale / "submission").mkdir(parents=True)
+    live = tmp_path / f"{kernel.TMP_PREFIX}{os.getpid()}-def"
+    live.mkdir()
+    other = tmp_path / "grader-test-cache-xyz"
+    other.mkdir()
+    assert kernel.sweep_stale_temporaries(tmp_path) == [stale]
+    assert not stale.exists() and live.is_dir() and other.is_dir()

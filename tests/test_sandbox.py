@@ -27,6 +27,16 @@ def test_the_kernel_sees_no_repository_path(tmp_path: Path) -> None:
     visible_repo = [s for s in sources if s == repo or (s.startswith(repo + "/") and not s.startswith(sys.prefix))]
     assert not visible_repo, visible_repo
     assert "--unshare-all" in argv and "--die-with-parent" in argv
+    assert "--bind" not in argv, "the kernel gets no writable view of any host folder"
+
+
+def test_every_writable_folder_of_the_kernel_is_capped(tmp_path: Path) -> None:
+    """Each tmpfs the kernel can write (/tmp, its working folder, its sockets' folder) has a size."""
+    argv = sandbox.bwrap_argv(tmp_path, "ml-basics", None, tmp_path / "conn")
+    tmpfs = [i for i, a in enumerate(argv) if a == "--tmpfs"]
+    assert {argv[i + 1] for i in tmpfs} == {"/tmp", f"{sandbox.ROOT_IN}/submission", sandbox.CONN_IN}  # noqa: S108
+    for i in tmpfs:
+        assert argv[i - 2] == "--size" and int(argv[i - 1]) <= sandbox.WORKDIR_BYTES, argv[i + 1]
 
 
 def test_the_kernel_environment_is_an_allow_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

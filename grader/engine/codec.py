@@ -50,6 +50,12 @@ def _encode_array(arr: Any, fallback: Any = None, depth: int = 0) -> dict[str, A
         return {TAG: "objarray", "shape": list(arr.shape), "items": items}
     if arr.dtype.fields is not None:
         raise CodecError(f"cannot carry a structured array with dtype {arr.dtype}; supported: {SUPPORTED}")
+    encoded = (arr.nbytes + 2) // 3 * 4  # base64: known before any work is done
+    if encoded > MAX_REPLY_CHARS:
+        raise CodecError(
+            f"an array of {encoded >> 20} MB once encoded; at most {MAX_REPLY_CHARS >> 20} MB cross between "
+            "the grader and the kernel per value"
+        )
     dt = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
     data = np.ascontiguousarray(arr, dtype=dt).tobytes()
     return {

@@ -20,6 +20,7 @@ import queue
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -129,11 +130,27 @@ def _capped_context() -> zmq.asyncio.Context:
 
 
 class _Manager(AsyncKernelManager):
-    """The kernel manager, whose clients use the capped ZeroMQ context."""
+    """The kernel manager, whose clients use the capped ZeroMQ context.
+
+    With bubblewrap the kernel binds its sockets in its own private folder (``sandbox_conn``); once
+    it is launched, the manager and its clients connect through ``/proc/<pid>/root`` instead.
+    """
+
+    sandbox_conn: str | None = None
 
     def client(self, **kwargs: Any) -> Any:
         kwargs.setdefault("context", self.context)
         return super().client(**kwargs)
+
+    async def _async_post_start_kernel(self, **kw: Any) -> None:
+        process = getattr(self.provisioner, "process", None)
+        if self.sandbox_conn is not None and process is not None:
+            loop = asyncio.get_running_loop()
+            seen = await loop.run_in_executor(None, sandbox.host_view, process.pid, self.sandbox_conn)
+            if seen is None:
+                raise KernelDied("the sandbox did not start")
+            self.ip = f"{seen}/ipc"  # the kernel's own file says CONN_IN/ipc; this is the same folder
+        await super()._async_post_start_kernel(**kw)
 
 
 def _chars(content: Any) -> int:
@@ -217,6 +234,36 @@ def kernel_env(workdir: Path) -> dict[str, str]:
     return env
 
 
+TMP_PREFIX = "grader-"
+_TMP_NAME = re.compile(rf"{TMP_PREFIX}(\d+)-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def sweep_stale_temporaries(root: Path | None = None) -> list[Path]:
+    """Remove the kernel folders of graders that are gone (killed before they could clean up)."""
+    removed = []
+    for path in Path(root or tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
+        match = _TMP_NAME.match(path.name)
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if match is None or not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or _alive(int(match[1])):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
 def _is_placeholder(source: str) -> bool:
     code = [ln for ln in source.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     return [ln.strip() for ln in code] == ["..."]
@@ -237,7 +284,8 @@ class KernelSession:
         self.limits: Limits = exercise.limits
         self._submission = submission
         self._datasets = datasets
-        self._tmp = Path(tempfile.mkdtemp(prefix="grader-"))
+        # The grader's pid in the name: a folder left by a grader that was killed is swept on the next start.
+        self._tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))
         self.workdir = self._tmp / "submission" / exercise.stage
         self.client: NotebookClient | None = None
         self.placeholders: list[int] = []
@@ -257,7 +305,7 @@ class KernelSession:
             intake.copy_stage(self._submission, stage, self.workdir)
         except intake.Refused as exc:
             raise LoadFailed(str(exc)) from None
-        conn_dir = self._tmp / "conn"  # connection file and IPC sockets: the one folder both sides see
+        conn_dir = self._tmp / "conn"  # the connection file; the IPC sockets too, without bubblewrap
         conn_dir.mkdir()
         self.cgroup = sandbox.Cgroup.create()
         lim = self.limits
@@ -282,14 +330,18 @@ class KernelSession:
         ]
         self.kernel_workdir = sandbox.kernel_workdir(self.sandbox, self._tmp, stage)
         # IPC sockets in the private temp folder: no TCP port is opened for the kernel.
+        bwrap = self.sandbox == sandbox.BWRAP
         km = _Manager(
             context=_capped_context(),
             kernel_name="grader",
             kernel_spec_manager=_Specs(argv),
             transport="ipc",
-            ip=str(conn_dir / "ipc"),
+            # Under bubblewrap the sockets are made in the sandbox's private CONN_IN, not in a host folder.
+            ip=f"{sandbox.CONN_IN}/ipc" if bwrap else str(conn_dir / "ipc"),
             connection_file=str(conn_dir / "kernel.json"),
         )
+        if bwrap:
+            km.sandbox_conn = sandbox.CONN_IN
         nb = nbformat.v4.new_notebook()
         self.client = _Client(
             nb,
@@ -297,7 +349,7 @@ class KernelSession:
             allow_errors=True,
             shutdown_kernel="immediate",
             startup_timeout=60,
-            iopub_timeout=5,
+            iopub_timeout=15,  # the wait for a cell's last outputs after its reply: a flood takes a while
             record_timing=False,
             coalesce_streams=False,
             resources={"metadata": {"path": str(self.workdir)}},
@@ -405,7 +457,8 @@ class KernelSession:
             errors = [o for o in cell.outputs if o.get("output_type") == "error"]
             what = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else "no reply"
             raise KernelDied(
-                f"the kernel stopped answering the grader ({what}); does your code exit, or change sys.modules?"
+                f"the kernel stopped answering the grader ({what}); does your code exit, change sys.modules, "
+                "or print or display a flood of output?"
             )
         return reply
 

@@ -168,10 +168,11 @@ class Session:
             raise LearnerError({"type": "ValueError", "message": FORGED}, action)
         if "ok_json" in reply:
             text = reply["ok_json"]
-            if not isinstance(text, str) or len(text) > codec.MAX_REPLY_CHARS:
-                size = f"{len(text) >> 20} MB" if isinstance(text, str) else "not text"
+            if not isinstance(text, str):
+                raise LearnerError({"type": "ValueError", "message": FORGED}, action)
+            if len(text) > codec.MAX_REPLY_CHARS:
                 message = (
-                    f"the value it returned is {size} once encoded; the grader reads at most "
+                    f"the value it returned is {len(text) >> 20} MB once encoded; the grader reads at most "
                     f"{codec.MAX_REPLY_CHARS >> 20} MB per value"
                 )
                 raise LearnerError({"type": "ValueError", "message": message}, action)

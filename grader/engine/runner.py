@@ -19,7 +19,7 @@ import pytest
 from grader.engine import intake, sandbox
 from grader.engine.curriculum import suite_path, suites_root
 from grader.engine.data import Exercise, ExerciseResult, GradeReport, Status, Submission, TestOutcome
-from grader.engine.kernel import KernelSession, LoopThread
+from grader.engine.kernel import KernelSession, LoopThread, sweep_stale_temporaries
 from grader.engine.plugin import Collector, SessionProvider
 from grader.engine.remote import GraderFault, KernelDied, LearnerError, LearnerTimeout, LoadFailed, Session
 from grader.paths import DATASETS, SUITES
@@ -263,6 +263,7 @@ def grade(
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     mode = sandbox.pick_mode(isolation)
+    sweep_stale_temporaries()
     pool = KernelPool(exercises, Submission(submission), jobs or os.cpu_count() or 1, mode)
     try:
         runs = run_suites(exercises, pool, resolve_device(device), progress)

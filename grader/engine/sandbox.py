@@ -26,6 +26,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,12 @@ SOURCE_IN = "/grader-source"
 PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
 MAX_PROCESSES = 256
 WORKDIR_BYTES = 512 * 2**20
+# The kernel's IPC sockets live in a private, size-capped folder inside the sandbox; the grader
+# reaches them from outside through /proc/<pid>/root (see kernel.py). The kernel has no writable
+# view of any host folder.
+CONN_IN = "/grader-conn"
+CONN_BYTES = 2**20
+TMP_BYTES = 256 * 2**20  # the sandbox's private /tmp
 
 
 @functools.cache
@@ -76,6 +83,8 @@ def describe(mode: str) -> str:
     if mode == BWRAP:
         return (
             f"bubblewrap: no network, read-only system, private {WORKDIR_BYTES >> 20} MB working folder, "
+            f"private {TMP_BYTES >> 20} MB /tmp and {CONN_BYTES >> 20} MB folder for the kernel's sockets, "
+            "environment by allow-list, "
             f"datasets read-only, no view of suites or solutions, own PID namespace; {base}"
         )
     return f"{base}. Warning: bubblewrap is not available, so the kernel can see and write files as you can"
@@ -152,14 +161,17 @@ def bwrap_argv(
         elif p.is_dir():
             argv += ["--ro-bind", str(p), str(p)]
     # A private /tmp first: a bind below /tmp made before it (a venv in a checkout under /tmp) would be hidden.
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 - a private /tmp inside the sandbox
+    # A tmpfs is memory: uncapped, a kernel could fill half the host's RAM through /tmp.
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]  # noqa: S108
     for root in _python_roots():
         argv += ["--ro-bind", root, root]
     argv += ["--ro-bind", str(host_tmp / "submission" / stage), f"{SOURCE_IN}/{stage}"]
     argv += ["--size", str(WORKDIR_BYTES), "--tmpfs", f"{ROOT_IN}/submission"]
     if datasets is not None and datasets.is_dir():
         argv += ["--ro-bind", str(datasets.resolve()), f"{ROOT_IN}/datasets"]
-    argv += ["--bind", str(conn_dir), str(conn_dir)]
+    argv += ["--size", str(CONN_BYTES), "--tmpfs", CONN_IN]
+    # The connection file, read-only at the path jupyter_client names on the kernel's command line.
+    argv += ["--ro-bind", str(conn_dir / "kernel.json"), str(conn_dir / "kernel.json")]
     argv += ["--chdir", "/", "--clearenv"]
     for name, value in sorted((env or {}).items()):
         if name != "HOME":
@@ -168,6 +180,26 @@ def bwrap_argv(
     # ipykernel would take for a dead parent.
     argv += ["--setenv", "HOME", f"{ROOT_IN}/submission/{stage}"]
     return argv
+
+
+def host_view(pid: int, inside: str, timeout: float = 20.0) -> str | None:
+    """``inside`` (a path in the sandbox of the process tree under ``pid``) as the host reaches it.
+
+    A sandboxed process's mount namespace is visible at ``/proc/<pid>/root``; bubblewrap's first
+    child sets it up, so wait until the path exists there. None when it never appears.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return None  # the sandbox is gone
+        for child in children:
+            path = f"/proc/{child}/root{inside}"
+            if os.path.isdir(path):
+                return path
+        time.sleep(0.02)
+    return None
 
 
 def kernel_workdir(mode: str, host_tmp: Path, stage: str) -> str:
