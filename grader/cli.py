@@ -2,7 +2,8 @@
 
 Exit codes: 0 grading ran (whatever the score); 1 the score is under
 --fail-under, or exercises/ is out of date (assign --check); 2 a usage error;
-3 the grader itself failed (never reported as a zero score).
+3 the grader itself failed (never reported as a zero score), or a batch left some
+submissions not graded; 128 + N a batch stopped by signal N (130 Ctrl-C, 143 SIGTERM).
 """
 
 from __future__ import annotations
