@@ -340,6 +340,10 @@ def test_shards_with_different_salts_are_not_merged(tmp_path: Path) -> None:
         (tmp_path / f"s{i}" / batch.STATE).write_text(json.dumps({"salt": salt}))
     with pytest.raises(batch.BatchError, match="same --salt"):
         batch.merge([tmp_path / "s0", tmp_path / "s1"], tmp_path / "out", [EX])
+    (tmp_path / "out").mkdir()
+    assert batch.merge([tmp_path / "s0"], tmp_path / "out", [EX]) == 0
+    assert json.loads((tmp_path / "out" / "merged.json").read_text())["learners"] == {}
+    assert json.loads((tmp_path / "out" / "merged.json").read_text())["salt"] == "a"
 
 
 def test_shards_are_stable_and_cover_everyone() -> None:

@@ -628,7 +628,17 @@ def gradebook(
 ) -> str:
     """CSV: one row per learner, one column per exercise, then total, max, percent, isolation and a note."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    _write_gradebook(buf, exercises, reports, failed)
+    return buf.getvalue()
+
+
+def _write_gradebook(
+    f: IO[str],
+    exercises: list[Exercise],
+    reports: Iterable[tuple[str, dict[str, Any]]],
+    failed: dict[str, str] | None = None,
+) -> None:
+    w = csv.writer(f, lineterminator="\n")
     w.writerow(["learner", *[e.key for e in exercises], *GRADEBOOK_TAIL])
     failed = dict(failed or {})
     for learner, rep in reports:
@@ -638,7 +648,20 @@ def gradebook(
         w.writerow(row)
     for learner, why in sorted(failed.items()):
         w.writerow([learner, *["" for _ in exercises], "", "", "", "", f"not graded: {why}; rerun to retry"])
-    return buf.getvalue()
+
+
+@contextlib.contextmanager
+def _atomic_file(path: Path) -> Iterator[IO[str]]:
+    """A file written in place of ``path`` only once complete."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def write_outputs(
@@ -648,23 +671,26 @@ def write_outputs(
     failed: dict[str, str] | None = None,
     salt: str | None = None,
 ) -> int:
-    """Rebuild gradebook.csv and merged.json from the reports in ``reports_from``, one report at a time."""
+    """Rebuild gradebook.csv and merged.json from the reports in ``reports_from``.
+
+    One report is in memory at a time, and both files are written as they go: the batch
+    process stays small however large the class.
+    """
     head = {"schema_version": BATCH_SCHEMA, "exercises": [e.key for e in exercises], "salt": salt}
-    merged = io.StringIO()
-    merged.write(json.dumps(head, indent=2, sort_keys=True)[:-2] + ',\n  "learners": {')
     count = 0
+    with _atomic_file(out / "merged.json") as merged, _atomic_file(out / "gradebook.csv") as book:
+        merged.write(json.dumps(head, indent=2, sort_keys=True)[:-2] + ',\n  "learners": {')
 
-    def rows() -> Iterator[tuple[str, dict[str, Any]]]:
-        nonlocal count
-        for name, rep in iter_reports(reports_from):
-            merged.write(("," if count else "") + f"\n    {json.dumps(name)}: ")
-            merged.write(json.dumps(_stable(rep), sort_keys=True, indent=2).replace("\n", "\n    "))
-            count += 1
-            yield name, rep
+        def rows() -> Iterator[tuple[str, dict[str, Any]]]:
+            nonlocal count
+            for name, rep in iter_reports(reports_from):
+                merged.write(("," if count else "") + f"\n    {json.dumps(name)}: ")
+                merged.write(json.dumps(_stable(rep), sort_keys=True, indent=2).replace("\n", "\n    "))
+                count += 1
+                yield name, rep
 
-    _write_atomic(out / "gradebook.csv", gradebook(exercises, rows(), failed))
-    merged.write("\n  }\n}\n" if count else "}\n}\n")
-    _write_atomic(out / "merged.json", merged.getvalue())
+        _write_gradebook(book, exercises, rows(), failed)
+        merged.write("\n  }\n}\n" if count else "}\n}\n")
     return count
 
 
