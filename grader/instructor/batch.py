@@ -51,7 +51,6 @@ from typing import IO, Any
 
 from grader.engine import intake, sandbox
 from grader.engine.data import Exercise
-from grader.engine.plugin import SALT_ENV
 from grader.paths import PACKAGE, SUITES
 
 BATCH_SCHEMA = 2
@@ -267,7 +266,6 @@ class _Worker:
         tmp = Path(os.path.realpath(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-")))
         read_fd, write_fd = os.pipe()
         env = {**os.environ, "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1"}
-        env.pop(SALT_ENV, None)
         setup = {**config, "reply_fd": write_fd, "tmp": str(tmp), "parent": os.getpid()}
         cmd = [sys.executable, "-m", "grader.instructor.worker", json.dumps(setup)]
         try:
