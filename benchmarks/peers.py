@@ -267,7 +267,7 @@ def main() -> None:
             one_only[key] = ours(args.submissions, run, 1)
     cores = len(os.sched_getaffinity(0))
     print(f"\nmedian of {args.repeats} fresh runs; {cores} cores; --jobs {args.jobs}; our sandbox: {mode}")
-    print(json.dumps({"versions": PEERS[:2]}))
+    print(f"peers: {', '.join(PEERS[:2])} (in {args.venv})")
     header = f"{'':<24}{'1 submission':>16}{f'{args.submissions} submissions':>18}"
     print(header)
     for name in tools:
