@@ -12,6 +12,7 @@ import pytest
 
 from grader.engine import curriculum, kernel, sandbox
 from grader.engine.data import Kind, Status, Submission
+from grader.engine.plugin import classify
 from grader.engine.remote import Sub
 from grader.engine.runner import KernelPool, grade
 from tests.conftest import SOLUTIONS, SubmissionMaker, digest, result_of
@@ -224,3 +225,26 @@ def test_temporaries_of_a_killed_grader_are_swept(tmp_path: Path) -> None:
     other.mkdir()
     assert kernel.sweep_stale_temporaries(tmp_path) == [stale]
     assert not stale.exists() and live.is_dir() and other.is_dir()
+
+
+def test_a_grader_error_keeps_its_traceback_for_the_instructors_log(caplog: pytest.LogCaptureFixture) -> None:
+    """The report says only that the grader failed; the traceback, with hidden suite paths, goes to the log."""
+
+    def suite_code() -> None:
+        raise RuntimeError("hidden detail in /grader/suites/x/test_y.py")
+
+    try:
+        suite_code()
+    except RuntimeError as exc:
+        with caplog.at_level("ERROR", logger="grader.errors"):
+            status, message, _, _ = classify(exc, learner_values=False, where="x/test_y.py::test_z")
+    assert status is Status.GRADER_ERROR
+    assert "not your fault" in message and "hidden detail" not in message and "Traceback" not in message
+    assert "Traceback" in caplog.text and "hidden detail" in caplog.text
+
+
+def test_a_learner_value_a_check_cannot_use_is_a_failure_not_a_grader_error() -> None:
+    status, message, _, _ = classify(TypeError("unsupported operand"), learner_values=True)
+    assert status is Status.FAILED and "could not use what your code returned" in message
+    status, _, _, _ = classify(TypeError("unsupported operand"), learner_values=False)
+    assert status is Status.GRADER_ERROR  # no value from the learner yet: a bug in the suite

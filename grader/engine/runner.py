@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 import os
 import platform
 import time
@@ -23,6 +24,8 @@ from grader.engine.kernel import KernelSession, LoopThread, sweep_stale_temporar
 from grader.engine.plugin import Collector, SessionProvider
 from grader.engine.remote import GraderFault, KernelDied, LearnerError, LearnerTimeout, LoadFailed, Session
 from grader.paths import DATASETS, SUITES
+
+_log = logging.getLogger("grader.errors")
 
 
 class KernelTransport:
@@ -173,7 +176,8 @@ def run_suites(
         if path.is_file():
             paths.append(str(path))
         else:
-            collector.problems[ex.key].append(f"no hidden suite at {path}")
+            _log.error("no hidden suite for %s at %s", ex.key, path)  # the path is for the instructor only
+            collector.problems[ex.key].append("this exercise has no hidden suite (the instructor's log says where)")
     if paths:
         args = [
             *paths,
