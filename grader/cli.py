@@ -338,7 +338,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if "failed" in info:
             print(f"{learner}: NOT GRADED ({info['failed']}); rerun to retry", file=sys.stderr, flush=True)
             return
-        note = " (empty folder: no file for these exercises)" if info.get("empty") else ""
+        note = " (empty: nothing for these exercises in this learner's folder)" if info.get("empty") else ""
         print(f"{learner}: {info['points']:g} / {info['max_points']:g}{note}", flush=True)
 
     result = batch.run_batch(args.submissions, args.output, exercises, options, progress)

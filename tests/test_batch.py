@@ -316,14 +316,16 @@ def test_fingerprints_follow_content_and_never_a_link(tmp_path: Path) -> None:
     bob.mkdir(parents=True)
     (bob / EX.file).write_text("print('bob')\n")
     (ada / EX.file).symlink_to(f"../../bob/{EX.stage}/{EX.file}")
-    first, files = batch.fingerprint(tmp_path / "ada", [EX])
-    assert files == 0
+    first, found = batch.fingerprint(tmp_path / "ada", [EX])
+    assert found == 1, "a link is found (and named in the report), so the folder is not empty"
     (bob / EX.file).write_text("print('bob, changed')\n")
     assert batch.fingerprint(tmp_path / "ada", [EX])[0] == first, "the link was followed"
     (ada / EX.file).unlink()
     (ada / EX.file).write_text("print('ada')\n")
-    own, files = batch.fingerprint(tmp_path / "ada", [EX])
-    assert files == 1 and own != first
+    own, found = batch.fingerprint(tmp_path / "ada", [EX])
+    assert found == 1 and own != first
+    (tmp_path / "nobody").mkdir()
+    assert batch.fingerprint(tmp_path / "nobody", [EX])[1] == 0
     (ada / "helper.py").write_text("x = 1\n")  # a file beside the exercise is copied into its kernel: it counts
     assert batch.fingerprint(tmp_path / "ada", [EX])[0] != own
     # A learner "folder" that is a link, or a fork's exercises/ that is one, is not followed either.

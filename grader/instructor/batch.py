@@ -122,7 +122,10 @@ def grader_digest(exercises: list[Exercise]) -> str:
 
 
 def fingerprint(folder: Path, exercises: list[Exercise]) -> tuple[str, int]:
-    """(digest, number of files) of what the grader would copy from ``folder`` for these exercises.
+    """(digest, entries found) of what the grader would copy from ``folder`` for these exercises.
+
+    Entries are the plain files, plus what intake leaves out (links, devices, FIFOs) and a
+    refused stage folder: zero means the learner's folder holds nothing for these exercises.
 
     Read with :mod:`grader.engine.intake`: a link, device or FIFO is named, never opened, so a
     ``kmeans.py -> ../../bob/kmeans.py`` in one learner's folder never reads bob's file.
@@ -132,6 +135,7 @@ def fingerprint(folder: Path, exercises: list[Exercise]) -> tuple[str, int]:
     count = 0
     for stage, sf in sorted(found.stages.items()):
         h.update(f"stage\0{stage}\0{sf.exists}\0{sf.refusal}\0".encode())
+        count += len(sf.left_out) + (sf.refusal is not None)
         for rel, why in sorted(sf.left_out.items()):
             h.update(f"left out\0{rel}\0{why}\0".encode())
         if sf.refusal is not None:
@@ -430,8 +434,15 @@ def run_batch(
     todo = {n: f for n, f in learners(submissions).items() if options.shard is None or options.shard.owns(n)}
     jobs: deque[_Job] = deque()
     kept = 0
+    failed: dict[str, str] = {}
     for name, folder in todo.items():
-        digest, files = fingerprint(folder, exercises)
+        try:
+            digest, files = fingerprint(folder, exercises)
+        except OSError as exc:  # unreadable, or gone since it was listed
+            failed[name] = f"its folder could not be read ({exc.strerror or exc})"
+            if progress is not None:
+                progress(name, {"failed": failed[name]})
+            continue
         key = hashlib.sha256((base + digest).encode()).hexdigest()
         old = _read_report(out / REPORTS / f"{name}.json")
         if not options.regrade and old is not None and old.get("batch", {}).get("fingerprint") == key:
@@ -446,7 +457,6 @@ def run_batch(
         **options.limits(),
     }
     timeout = options.timeout or default_timeout(exercises)
-    failed: dict[str, str] = {}
     graded = 0
     events: queue.Queue[tuple[_Worker, dict[str, Any]]] = queue.Queue()
     workers: list[_Worker] = []
@@ -606,7 +616,7 @@ def gradebook_row(exercises: list[Exercise], learner: str, rep: dict[str, Any]) 
     if any(c == "grader error" for c in cells):
         notes.append("grader error: regrade")
     if info.get("files") == 0:
-        notes.append("empty: no file for these exercises in the learner's folder")
+        notes.append("empty: nothing for these exercises in the learner's folder")
     isolation = info.get("isolation") or str(rep.get("isolation", "")).split(":")[0].split(" (")[0]
     return [
         learner,
