@@ -58,7 +58,14 @@ def _submission_dir(arg: Path | None) -> Path:
     return submission
 
 
-def _add_limits(p: argparse.ArgumentParser) -> None:
+SANDBOX_HELP = "kernel isolation (default: bubblewrap when it works here, else rlimits; or $GRADER_SANDBOX)"
+BATCH_SANDBOX_HELP = (
+    "kernel isolation (default: bubblewrap, and no batch without it unless rlimits is named here or in "
+    "$GRADER_SANDBOX; rlimits then confines kernels' writes with Landlock)"
+)
+
+
+def _add_limits(p: argparse.ArgumentParser, sandbox_help: str = SANDBOX_HELP) -> None:
     p.add_argument("--time-limit", type=float, metavar="S", help="override every exercise's load time limit")
     p.add_argument("--call-time-limit", type=float, metavar="S", help="override the limit on each call")
     p.add_argument(
@@ -71,7 +78,7 @@ def _add_limits(p: argparse.ArgumentParser) -> None:
         "--sandbox",
         choices=["auto", "bubblewrap", "rlimits"],
         default=None,
-        help="kernel isolation (default: bubblewrap when it works here, else rlimits; or $GRADER_SANDBOX)",
+        help=sandbox_help,
     )
     p.add_argument("--memory-mb", type=int, metavar="MB", help="override every kernel's memory limit")
 
@@ -136,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds one submission may take (default: from the exercises' limits)",
     )
     b.add_argument("--regrade", action="store_true", help="regrade every submission, even unchanged ones")
-    _add_limits(b)
+    _add_limits(b, BATCH_SANDBOX_HELP)
 
     m = sub.add_parser("merge", help="join the output folders of several batch shards")
     m.add_argument("folders", type=Path, nargs="+", help="batch output folders")
