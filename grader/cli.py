@@ -2,7 +2,8 @@
 
 Exit codes: 0 grading ran (whatever the score); 1 the score is under
 --fail-under, or exercises/ is out of date (assign --check); 2 a usage error;
-3 the grader itself failed (never reported as a zero score).
+3 the grader itself failed (never reported as a zero score), or a batch left some
+submissions not graded; 128 + N a batch stopped by signal N (130 Ctrl-C, 143 SIGTERM).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -57,7 +59,14 @@ def _submission_dir(arg: Path | None) -> Path:
     return submission
 
 
-def _add_limits(p: argparse.ArgumentParser) -> None:
+SANDBOX_HELP = "kernel isolation (default: bubblewrap when it works here, else rlimits; or $GRADER_SANDBOX)"
+BATCH_SANDBOX_HELP = (
+    "kernel isolation (default: bubblewrap, and no batch without it unless rlimits is named here or in "
+    "$GRADER_SANDBOX; rlimits then confines kernels' writes with Landlock)"
+)
+
+
+def _add_limits(p: argparse.ArgumentParser, sandbox_help: str = SANDBOX_HELP) -> None:
     p.add_argument("--time-limit", type=float, metavar="S", help="override every exercise's load time limit")
     p.add_argument("--call-time-limit", type=float, metavar="S", help="override the limit on each call")
     p.add_argument(
@@ -70,7 +79,7 @@ def _add_limits(p: argparse.ArgumentParser) -> None:
         "--sandbox",
         choices=["auto", "bubblewrap", "rlimits"],
         default=None,
-        help="kernel isolation (default: bubblewrap when it works here, else rlimits; or $GRADER_SANDBOX)",
+        help=sandbox_help,
     )
     p.add_argument("--memory-mb", type=int, metavar="MB", help="override every kernel's memory limit")
 
@@ -116,9 +125,27 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("submissions", type=Path, help="folder with one sub-folder per learner")
     _add_selection(b)
     b.add_argument("--output", "-o", type=Path, required=True, help="folder for reports, gradebook.csv, merged.json")
-    b.add_argument("--jobs", "-j", type=int, default=None, help="submissions graded at once (default: CPU count)")
+    b.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=None,
+        help="worker processes, each grading one submission at a time (default: the CPUs this process may use)",
+    )
     b.add_argument("--shard", help="grade only shard I of N, e.g. 2/4 (join the outputs with `grader merge`)")
-    _add_limits(b)
+    b.add_argument(
+        "--salt",
+        help="mixed into the hidden tests' seeds, so learners meet inputs they have not seen "
+        "(default: the one this --output recorded, else a new random one; give every shard the same salt)",
+    )
+    b.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="seconds one submission may take (default: from the exercises' limits)",
+    )
+    b.add_argument("--regrade", action="store_true", help="regrade every submission, even unchanged ones")
+    _add_limits(b, BATCH_SANDBOX_HELP)
 
     m = sub.add_parser("merge", help="join the output folders of several batch shards")
     m.add_argument("folders", type=Path, nargs="+", help="batch output folders")
@@ -272,14 +299,34 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _limit_args(args: argparse.Namespace) -> list[str]:
-    """The limit/device/sandbox flags again, for child `grader grade` processes."""
-    out = ["--device", args.device]
-    for flag in ("time_limit", "call_time_limit", "memory_mb", "sandbox"):
-        value = getattr(args, flag)
-        if value is not None:
-            out += [f"--{flag.replace('_', '-')}", str(value)]
-    return out
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (a container or taskset may allow fewer than the machine has)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def _batch_isolation(requested: str | None) -> str:
+    """The batch's sandbox: bubblewrap, or rlimits only when the instructor asked for it by name."""
+    explicit = requested or os.environ.get(sandbox.ENV_VAR)
+    try:
+        mode = sandbox.pick_mode(requested)
+    except (ValueError, RuntimeError) as exc:
+        raise UsageError(str(exc)) from None
+    if mode == sandbox.RLIMITS and explicit != sandbox.RLIMITS:
+        raise UsageError(
+            "bubblewrap is not available here, and a batch will not grade a class without it: under rlimits "
+            "alone a learner's code can read and write what you can. Install it (apt-get install bubblewrap), "
+            "or pass --sandbox rlimits to grade anyway (the gradebook and every report will say so)."
+        )
+    from grader.instructor.worker import landlock_abi
+
+    if mode == sandbox.RLIMITS and landlock_abi() < 1:
+        raise UsageError(
+            "--sandbox rlimits needs Landlock (Linux 5.13 or later) to keep learners' code from rewriting "
+            "the batch's reports, and this kernel does not offer it; install bubblewrap instead."
+        )
+    return mode
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -288,31 +335,44 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.submissions} is not a folder; pass a folder with one sub-folder per learner")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    shard = batch.Shard.parse(args.shard) if args.shard else None
-    selection = ["--stage", args.stage] if args.stage else []
-    for ex_id in args.exercise or []:
-        selection += ["--exercise", ex_id]
-
-    def progress(learner: str, result: dict[str, Any]) -> None:
-        if result.get("crashed"):
-            print(
-                f"{learner}: NOT GRADED (the grader crashed, exit {result['exit_code']}); rerun to retry",
-                file=sys.stderr,
-            )
-        else:
-            print(f"{learner}: {result['points']:g} / {result['max_points']:g}")
-
-    reports = batch.run_batch(
-        args.submissions,
-        args.output,
-        exercises,
-        args.jobs or os.cpu_count() or 1,
-        shard,
-        selection + _limit_args(args),
-        progress,
+    for flag in ("time_limit", "call_time_limit", "memory_mb", "timeout"):
+        value = getattr(args, flag)
+        if value is not None and value <= 0:
+            raise UsageError(f"--{flag.replace('_', '-')} must be positive")
+    if args.salt is not None and not args.salt.strip():
+        raise UsageError("--salt must not be empty")
+    options = batch.Options(
+        jobs=args.jobs or _usable_cpus(),
+        shard=batch.Shard.parse(args.shard) if args.shard else None,
+        isolation=_batch_isolation(args.sandbox),
+        salt=args.salt,
+        timeout=args.timeout,
+        regrade=args.regrade,
+        device=args.device,
+        time_limit=args.time_limit,
+        call_time_limit=args.call_time_limit,
+        memory_mb=args.memory_mb,
     )
-    print(f"{len(reports)} reports in {args.output}; gradebook: {args.output / 'gradebook.csv'}")
-    return EXIT_OK
+
+    def progress(learner: str, info: dict[str, Any]) -> None:
+        if "failed" in info:
+            print(f"{learner}: NOT GRADED ({info['failed']}); rerun to retry", file=sys.stderr, flush=True)
+            return
+        note = " (empty: nothing for these exercises in this learner's folder)" if info.get("empty") else ""
+        print(f"{learner}: {info['points']:g} / {info['max_points']:g}{note}", flush=True)
+
+    result = batch.run_batch(args.submissions, args.output, exercises, options, progress)
+    print(
+        f"kept {result.kept}, graded {result.graded}"
+        + (f", not graded {len(result.failed)}" if result.failed else "")
+        + f"; isolation: {result.isolation}; salt: {result.salt}"
+    )
+    print(f"{result.reports} reports in {args.output}; gradebook: {args.output / 'gradebook.csv'}")
+    if result.interrupted is not None:
+        name = signal.Signals(result.interrupted).name
+        print(f"grader: stopped by {name}; finished reports are kept, rerun to grade the rest.", file=sys.stderr)
+        return 128 + result.interrupted
+    return EXIT_GRADER if result.failed else EXIT_OK
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
@@ -320,8 +380,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     if not state.is_file():
         raise UsageError(f"{args.folders[0]} is not a batch output folder (no {batch.STATE})")
     keys = json.loads(state.read_text(encoding="utf-8"))["exercises"]
-    reports = batch.merge(args.folders, args.output, [curriculum.exercise(k) for k in keys])
-    print(f"merged {len(reports)} reports into {args.output}")
+    count = batch.merge(args.folders, args.output, [curriculum.exercise(k) for k in keys])
+    print(f"merged {count} reports into {args.output}")
     return EXIT_OK
 
 

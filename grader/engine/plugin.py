@@ -8,6 +8,7 @@ the learner's code raising, a timeout, a stub, a wrong answer, or our fault.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 from collections.abc import Callable, Generator, Iterator
@@ -46,6 +47,15 @@ VALUE_ERRORS = (
     RecursionError,
     np.linalg.LinAlgError,
 )
+# A per-run salt for the grade of record (``grader batch --salt``, or set in CI): the ``seed`` and
+# ``rng`` fixtures mix it in, so hidden tests draw inputs a learner has not seen in an earlier report.
+SALT_ENV = "GRADER_SALT"
+
+
+def salted_seed(nodeid: str) -> int:
+    """The seed of one test: from its node id, mixed with the run's salt when there is one."""
+    salt = os.environ.get(SALT_ENV, "")
+    return seed_for(f"{salt}\0{nodeid}" if salt else nodeid)
 
 
 class SessionProvider(Protocol):
@@ -182,7 +192,7 @@ class Collector:
 
     @pytest.fixture
     def seed(self, request: pytest.FixtureRequest) -> int:
-        return seed_for(request.node.nodeid)
+        return salted_seed(request.node.nodeid)
 
     @pytest.fixture
     def rng(self, seed: int) -> np.random.Generator:
@@ -244,7 +254,7 @@ class Collector:
                 message=message,
                 location=where,
                 line=line,
-                seed=seed_for(item.nodeid),
+                seed=salted_seed(item.nodeid),
                 duration=round(time.perf_counter() - self._started.get(item.nodeid, time.perf_counter()), 4),
                 plots=self._plots.pop(item.nodeid, []),
                 leaderboard={
