@@ -143,20 +143,29 @@ def test_sys_exit_at_import_is_reported_as_the_learners_error(make_submission: S
     assert "SystemExit" in res.tests[0].message
 
 
-def test_notebook_cell_error_names_the_cell(make_submission: SubmissionMaker) -> None:
+def test_notebook_cell_error_names_the_cell_as_jupyter_shows_it(make_submission: SubmissionMaker) -> None:
+    """Code cells counted from 1, markdown not counted, with the cell's first line; the tests that fail
+    after it point at that cell, with no hint about something else."""
     import nbformat
 
     nb = nbformat.read(SOLUTIONS / NOTEBOOK.relpath, as_version=4)
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     index = code_cells[1]
+    assert any(c.cell_type == "markdown" for c in nb.cells[:index]), "the test needs markdown before the cell"
     nb.cells[index].source = "raise ValueError('learner bug')\n" + nb.cells[index].source
     root = make_submission({NOTEBOOK.relpath: nbformat.writes(nb)})
     res = result_of(grade([NOTEBOOK], root), NOTEBOOK)
+    label = "code cell 2 (`raise ValueError('learner bug')`)"
     assert res.points < res.max_points
-    assert f"stopped at cell {index}" in res.load_message
-    errored = [t for t in res.tests if t.status is Status.ERROR]
-    assert errored
-    assert f"Cell {index} raised ValueError: learner bug" in errored[0].message
+    assert f"Your notebook stopped at {label}" in res.load_message
+    assert "Code cell 2 (`raise ValueError('learner bug')`) raised ValueError: learner bug" in res.load_message
+    assert f"cell {index}" not in res.load_message.replace(label, "")
+    blocked = [t for t in res.tests if t.status is not Status.PASSED]
+    assert blocked
+    for t in blocked:
+        assert t.message == res.load_message, t.message
+        assert t.location == f"{NOTEBOOK.relpath} code cell 2"
+        assert "Hint:" not in t.message
 
 
 @pytest.mark.parametrize(
@@ -164,8 +173,9 @@ def test_notebook_cell_error_names_the_cell(make_submission: SubmissionMaker) ->
     [
         ("{not json", "not valid notebook JSON"),
         ('{"nbformat": 3, "nbformat_minor": 0, "worksheets": []}', "notebook format 3"),
+        ("{}", "is not a Jupyter notebook (it has no cells and no `nbformat` field)"),
     ],
-    ids=["bad-json", "nbformat-3"],
+    ids=["bad-json", "nbformat-3", "empty-object"],
 )
 def test_invalid_notebook_is_a_clear_error(make_submission: SubmissionMaker, text: str, expected: str) -> None:
     root = make_submission({NOTEBOOK.relpath: text})
