@@ -50,6 +50,7 @@ pre { white-space: pre-wrap; margin: .2rem 0; font: 13px/1.4 ui-monospace, monos
 .load { color: #cf222e; }
 img { max-width: 100%; margin: .4rem 0; }
 table.summary td, table.summary th { padding: .25rem .5rem; }
+table.summary td:nth-child(-n+3) { white-space: nowrap; }
 table.summary td.first { color: #57606a; font-size: .9rem; }
 details > summary { cursor: pointer; font-weight: 600; display: flex; justify-content: space-between; }
 .muted { color: #6e7781; }
@@ -211,9 +212,9 @@ def _details(e: ExerciseResult) -> str:
 
 def render(report: GradeReport) -> str:
     sections = [_details(e) for e in report.exercises if e.status is not Status.NOT_ATTEMPTED]
-    untouched = [e.key for e in report.exercises if e.status is Status.NOT_ATTEMPTED]
+    untouched = sum(e.status is Status.NOT_ATTEMPTED for e in report.exercises)
     later = (
-        f'<p class="muted">Not started yet: {_esc(", ".join(untouched))}. '
+        f'<p class="muted">{untouched} exercise(s) not started yet; '
         "<code>grader watch</code> takes you through them one at a time.</p>"
         if untouched
         else ""
