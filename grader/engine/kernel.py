@@ -362,7 +362,8 @@ class KernelSession:
             cell = await self._run(source, remaining, index=index, store_history=True)
             if any(o.get("output_type") == "error" for o in cell.outputs):
                 info = await self._agent(_agent_call("last_error"), 30)
-                self.failed_cell = (number, LearnerError(info.get("error", {}), self.cell_labels[number].capitalize()))
+                label = self.cell_labels[number]
+                self.failed_cell = (number, LearnerError(info.get("error", {}), label[0].upper() + label[1:]))
                 break
         self.client.nb = nbformat.v4.new_notebook()
 

@@ -182,7 +182,8 @@ class Collector:
         if marker is None:
             status, message = Status.GRADER_ERROR, "the test has no points marker"
         ex = self.exercise_for(item.path)
-        if status is Status.ERROR and "\nHint: " not in message:
+        # the learner's code raised in a call: one next step (a load failure is said once, with its own)
+        if status is Status.ERROR and isinstance(exc, LearnerError) and "\nHint: " not in message:
             message += f"\nNext step: run `grader hint {ex.key}` for a hint (one more each time you run it)."
         name = item.name
         self.outcomes[ex.key].append(

@@ -50,8 +50,7 @@ class KernelTransport:
         if ks.failed_cell is not None:
             number, err = ks.failed_cell
             return (
-                f"{ks.cell_labels.get(number, f'code cell {number}').capitalize()} raised "
-                f"{err.exception_type}: {err.message}, so the cells after it did not run.",
+                f"{err.action} raised {err.exception_type}: {err.message}, so the cells after it did not run.",
                 False,
                 True,
             )
@@ -113,9 +112,8 @@ class KernelPool:
             raise
         if ks.failed_cell is not None:
             number, err = ks.failed_cell
-            label = ks.cell_labels.get(number, f"code cell {number}")
             self.load_messages[ex.key] = (
-                f"Your notebook stopped at {label}: {err.render()}\n"
+                f"Your notebook stopped: {err.render()}\n"
                 "The cells after it did not run, so tests that need them fail too. Fix this cell first."
             )
             self.crashed_cells[ex.key] = f"{ex.relpath} code cell {number}"
