@@ -48,7 +48,7 @@ class KernelTransport:
                 False,
             )
         if ks.failed_cell is not None:
-            number, err = ks.failed_cell
+            _, err = ks.failed_cell
             return (
                 f"{err.action} raised {err.exception_type}: {err.message}, so the cells after it did not run.",
                 False,
