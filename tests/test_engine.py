@@ -9,6 +9,7 @@ from grader.engine import curriculum, sandbox
 from grader.engine.data import Kind, Status, Submission
 from grader.engine.remote import Sub
 from grader.engine.runner import KernelPool, grade
+from grader.report import github, text
 from tests.conftest import SOLUTIONS, SubmissionMaker, digest, result_of
 from tests.mutants import apply, load_mutants
 
@@ -154,7 +155,8 @@ def test_notebook_cell_error_names_the_cell_as_jupyter_shows_it(make_submission:
     assert any(c.cell_type == "markdown" for c in nb.cells[:index]), "the test needs markdown before the cell"
     nb.cells[index].source = "raise ValueError('learner bug')\n" + nb.cells[index].source
     root = make_submission({NOTEBOOK.relpath: nbformat.writes(nb)})
-    res = result_of(grade([NOTEBOOK], root), NOTEBOOK)
+    report = grade([NOTEBOOK], root)
+    res = result_of(report, NOTEBOOK)
     label = "code cell 2 (`raise ValueError('learner bug')`)"
     assert res.points < res.max_points
     assert res.load_message.startswith(f"Your notebook stopped: C{label[1:]} raised ValueError: learner bug")
@@ -166,6 +168,10 @@ def test_notebook_cell_error_names_the_cell_as_jupyter_shows_it(make_submission:
         assert t.message == res.load_message, t.message
         assert t.location == f"{NOTEBOOK.relpath} code cell 2"
         assert "Hint:" not in t.message
+    shown = text.render(report, width=200, root="exercises")
+    assert f"exercises/{NOTEBOOK.relpath} code cell 2, line 1, in <module>" in shown
+    assert shown.count("Your notebook stopped") == 1, "said once, not once per test"
+    assert f"({t.status.value}) in code cell 2::" in github.annotation_lines(report)
 
 
 @pytest.mark.parametrize(
