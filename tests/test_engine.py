@@ -179,7 +179,7 @@ def test_notebook_cell_error_names_the_cell_as_jupyter_shows_it(make_submission:
     [
         ("{not json", "not valid notebook JSON"),
         ('{"nbformat": 3, "nbformat_minor": 0, "worksheets": []}', "notebook format 3"),
-        ("{}", "is not a Jupyter notebook (it has no cells and no `nbformat` field)"),
+        ("{}", "is not a Jupyter notebook (it has no `nbformat` field)"),
     ],
     ids=["bad-json", "nbformat-3", "empty-object"],
 )

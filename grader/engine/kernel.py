@@ -426,7 +426,7 @@ def read_notebook(path: Path, display: str) -> NotebookNode:
     major = data.get("nbformat") if isinstance(data, dict) else None
     if major is None:
         raise LoadFailed(
-            f"{display} is not a Jupyter notebook (it has no cells and no `nbformat` field); "
+            f"{display} is not a Jupyter notebook (it has no `nbformat` field); "
             "restore it with `git checkout`, or run `grader reset`, and redo your edits in Jupyter."
         )
     if major != 4:
