@@ -151,13 +151,30 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("folders", type=Path, nargs="+", help="batch output folders")
     m.add_argument("--output", "-o", type=Path, required=True, help="folder for the joined outputs")
 
-    lb = sub.add_parser("leaderboard", help="rank a batch's learners by their leaderboard score")
+    lb = sub.add_parser(
+        "leaderboard",
+        help="rank a batch's learners by their leaderboard score (the competition stage has one)",
+        description="Rank a `grader batch` output folder by a leaderboard score. Only exercises whose suite "
+        "publishes one have a leaderboard: " + ", ".join(leaderboard_exercises() or ["none"]) + ". "
+        f"Private scores (the final standings) exist only when the batch was graded with {PRIVATE_ENV}=1 "
+        f"in the grader's environment, e.g. `{PRIVATE_ENV}=1 grader batch SUBS --stage competition -o OUT`.",
+    )
     lb.add_argument("folder", type=Path, help="a `grader batch` output folder")
     lb.add_argument("--metric", help="the score to rank by (default: the first public one)")
-    lb.add_argument("--private", action="store_true", help="also show private scores (instructors only)")
+    lb.add_argument(
+        "--private",
+        action="store_true",
+        help=f"also show private scores (instructors only; the batch must have been graded with {PRIVATE_ENV}=1)",
+    )
 
-    lst = sub.add_parser("list", help="list the stages and exercises with their points")
+    lst = sub.add_parser("list", help="the stages and exercises, with points and where you stand on each")
     lst.add_argument("--stage", "-s", help="only this stage")
+    _add_submission(lst)
+
+    rs = sub.add_parser("reset", help="put an exercise's stub back (your version is kept in .grader/backups/)")
+    rs.add_argument("exercise", help="STAGE/EXERCISE or a short name, e.g. ml-basics/kmeans or kmeans")
+    rs.add_argument("--yes", "-y", action="store_true", help="do not ask for a confirmation")
+    _add_submission(rs)
 
     pr = sub.add_parser("progress", help="each stage's exercises done, attempted and untouched, as bars")
     pr.add_argument("--stage", "-s", help="only this stage, with each exercise's state")
@@ -169,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_limits(w)
 
     h = sub.add_parser("hint", help="the next hint for an exercise (one more each time)")
-    h.add_argument("exercise", help="STAGE/EXERCISE, e.g. ml-basics/kmeans")
+    h.add_argument("exercise", help="STAGE/EXERCISE or a short name, e.g. ml-basics/kmeans or kmeans")
+    h.add_argument("--reset", action="store_true", help="start this exercise's hints again from the first one")
 
     r = sub.add_parser("release", help="write a class release: exercises, datasets, the engine, public tests only")
     r.add_argument("out", type=Path, nargs="?", help="a new folder for the learners' repository")
@@ -264,6 +282,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     hashes = fingerprints(exercises, submission)
+    if exercises and all(h is None for h in hashes.values()):
+        example = exercises[0].relpath
+        print(
+            f"grader: note: {submission} holds none of the files graded here (e.g. {example}), so every "
+            "exercise scores 0. Is it the right folder? --submission takes a folder laid out like exercises/.",
+            file=sys.stderr,
+        )
     with _progress_bar(len(exercises)) as progress:
         report = grade(
             exercises, submission, jobs=args.jobs, device=args.device, isolation=isolation, progress=progress
@@ -285,7 +310,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.format in ("text", "github") or args.output:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         width = shutil.get_terminal_size((100, 24)).columns
-        terminal = text.render(report, width=width, color=color)
+        terminal = text.render(report, width=width, color=color, root=text.root_of(submission))
         # In a GitHub job, stdout is parsed for workflow commands: the report's text is the learner's.
         sys.stdout.write(github.untrusted(terminal) if args.format == "github" else terminal)
     else:
@@ -385,10 +410,34 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+PRIVATE_ENV = "GRADER_PRIVATE_LEADERBOARD"  # read by the competition suite, in the grader's process
+
+
+def leaderboard_exercises() -> list[str]:
+    """The exercises whose hidden suite publishes a leaderboard score (``record_property("leaderboard:...")``)."""
+    out: list[str] = []
+    try:
+        exercises = curriculum.select(None)
+    except curriculum.CurriculumError:
+        return out  # the command that runs says what is wrong with the manifest
+    for ex in exercises:
+        path = curriculum.suite_path(ex)
+        if path.is_file() and '"leaderboard:' in path.read_text(encoding="utf-8"):
+            out.append(ex.key)
+    return out
+
+
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     if not (args.folder / batch.STATE).is_file():
         raise UsageError(f"{args.folder} is not a `grader batch` output folder (no {batch.STATE})")
-    columns, rows = batch.leaderboard(args.folder, args.metric, args.private)
+    try:
+        columns, rows = batch.leaderboard(args.folder, args.metric, args.private)
+    except batch.BatchError as exc:
+        which = ", ".join(leaderboard_exercises()) or "none"
+        more = f"; only these exercises have a leaderboard: {which} (grade a batch of their stage)"
+        if args.private:
+            more += f"; private scores need the batch graded with {PRIVATE_ENV}=1"
+        raise UsageError(f"{exc}{more}") from None
     widths = [max(len(str(c)), *(len(_cell(r[i])) for r in rows)) for i, c in enumerate(columns)]
     print("  ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)))
     for r in rows:
@@ -403,12 +452,44 @@ def _cell(value: Any) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from grader.learner import progress
+
     stages = [curriculum.stage(args.stage)] if args.stage else list(curriculum.load())
+    submission = (args.submission or default_submission()).resolve()
     for st in stages:
         total = sum(e.points for e in st.exercises)
         print(f"{st.id} ({total} points): {st.title}")
         for e in st.exercises:
-            print(f"  {e.id:<24} {e.points:>3} pt  {e.kind.value:<8}  {e.relpath}")
+            state = progress.state_of(e, submission).value if submission.is_dir() else ""
+            print(f"  {e.id:<24} {e.points:>3} pt  {e.kind.value:<8}  {state:<9}  {e.relpath}")
+    if submission.is_dir():
+        print("\nState: done (the last grading of this very file had every point), attempted, untouched (the stub).")
+    return EXIT_OK
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    from grader.learner import reset
+
+    ex = curriculum.exercise(args.exercise)
+    submission = _submission_dir(args.submission)
+    shown = reset.root_path(submission, ex)
+    try:
+        if reset.is_stub(ex, submission):
+            print(f"{shown} is already the untouched stub; nothing to do.")
+            return EXIT_OK
+    except reset.ResetError as exc:
+        raise UsageError(str(exc)) from None
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"grader reset asks before replacing {shown}; pass --yes to skip the question")
+        answer = input(f"Replace {shown} with the untouched stub? Your version is kept in .grader/backups/. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing changed.")
+            return EXIT_OK
+    done = reset.reset(ex, submission)
+    print(f"{shown} is the untouched stub again.")
+    if done.backup is not None:
+        print(f"Your version is in {reset.shown_path(done.backup)}.")
     return EXIT_OK
 
 
@@ -506,9 +587,15 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def cmd_hint(args: argparse.Namespace) -> int:
     from grader.learner import hints, progress
 
+    tiers = hints.Tiers(progress.cache_dir() / "hints.json")
+    ex = curriculum.exercise(args.exercise)
+    if args.reset:
+        tiers.forget(ex.key)
+        print(f"The hints for {ex.key} start again from the first one: run `grader hint {args.exercise}`.")
+        return EXIT_OK
     again = f"Run `grader hint {args.exercise}` again for the next one."
-    shown = hints.next_hints(args.exercise, hints.Tiers(progress.cache_dir() / "hints.json"), again)
-    sys.stdout.write(shown.text())
+    shown = hints.next_hints(ex.key, tiers, again)
+    sys.stdout.write(shown.text(width=shutil.get_terminal_size((100, 24)).columns))
     return EXIT_OK
 
 
@@ -521,6 +608,7 @@ COMMANDS = {
     "progress": cmd_progress,
     "watch": cmd_watch,
     "hint": cmd_hint,
+    "reset": cmd_reset,
     "assign": cmd_assign,
     "release": cmd_release,
 }

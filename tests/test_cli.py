@@ -34,7 +34,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     [
         (["grade", "--stage", "no-such-stage"], "there is no stage 'no-such-stage'; the stages are:"),
         (["grade", "--stage", STAGE.id, "--exercise", "nope"], f"stage '{STAGE.id}' has no exercise 'nope'"),
-        (["grade", "--exercise", FIRST.id], "--exercise needs --stage as well"),
+        (["grade", "--exercise", "nope"], "there is no exercise 'nope' (name it as kmeans or ml-basics/kmeans)"),
         (["grade", "--stage", STAGE.id, "--submission", "/no/such/dir"], "pass --submission DIR"),
         (["grade", "--stage", STAGE.id, "--jobs", "0"], "--jobs must be at least 1"),
         (["grade", "--stage", STAGE.id, "--time-limit", "-1"], "--time-limit must be positive"),

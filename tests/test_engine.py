@@ -4,6 +4,7 @@ every other exercise still graded, and the learner's files never written."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from grader.engine.data import Kind, Status, Submission
 from grader.engine.plugin import classify
 from grader.engine.remote import Sub
 from grader.engine.runner import KernelPool, grade
+from grader.report import github, text
 from tests.conftest import SOLUTIONS, SubmissionMaker, digest, result_of
 from tests.mutants import apply, load_mutants
 
@@ -98,7 +100,8 @@ def test_learner_traceback_shows_only_the_learners_frames(make_submission: Submi
     assert errors
     msg = errors[0].message
     assert "ZeroDivisionError: division by zero" in msg
-    assert f"{MODULE.relpath}, line" in msg and "in _replacement" in msg and "return 1 / 0" in msg
+    assert re.search(rf"{re.escape(MODULE.relpath)}:\d+, in _replacement", msg) and "return 1 / 0" in msg
+    assert msg.endswith(f"Next step: run `grader hint {MODULE.key}` for a hint (one more each time you run it).")
     for leak in ("_pytest", "grader/", "site-packages", "_grader_agent", "<grader-agent>"):
         assert leak not in msg
     assert errors[0].location.startswith(f"{MODULE.relpath}:")
@@ -149,20 +152,34 @@ def test_sys_exit_at_import_is_reported_as_the_learners_error(make_submission: S
     assert "SystemExit" in res.tests[0].message
 
 
-def test_notebook_cell_error_names_the_cell(make_submission: SubmissionMaker) -> None:
+def test_notebook_cell_error_names_the_cell_as_jupyter_shows_it(make_submission: SubmissionMaker) -> None:
+    """Code cells counted from 1, markdown not counted, with the cell's first line; the tests that fail
+    after it point at that cell, with no hint about something else."""
     import nbformat
 
     nb = nbformat.read(SOLUTIONS / NOTEBOOK.relpath, as_version=4)
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     index = code_cells[1]
+    assert any(c.cell_type == "markdown" for c in nb.cells[:index]), "the test needs markdown before the cell"
     nb.cells[index].source = "raise ValueError('learner bug')\n" + nb.cells[index].source
     root = make_submission({NOTEBOOK.relpath: nbformat.writes(nb)})
-    res = result_of(grade([NOTEBOOK], root), NOTEBOOK)
+    report = grade([NOTEBOOK], root)
+    res = result_of(report, NOTEBOOK)
+    label = "code cell 2 (`raise ValueError('learner bug')`)"
     assert res.points < res.max_points
-    assert f"stopped at cell {index}" in res.load_message
-    errored = [t for t in res.tests if t.status is Status.ERROR]
-    assert errored
-    assert f"Cell {index} raised ValueError: learner bug" in errored[0].message
+    assert res.load_message.startswith(f"Your notebook stopped: C{label[1:]} raised ValueError: learner bug")
+    assert f"{NOTEBOOK.relpath} code cell 2, line 1, in <module>" in res.load_message
+    assert f"cell {index}" not in res.load_message.replace("code cell 2", "")
+    blocked = [t for t in res.tests if t.status is not Status.PASSED]
+    assert blocked
+    for t in blocked:
+        assert t.message == res.load_message, t.message
+        assert t.location == f"{NOTEBOOK.relpath} code cell 2"
+        assert "Hint:" not in t.message
+    shown = text.render(report, width=200, root="exercises")
+    assert f"exercises/{NOTEBOOK.relpath} code cell 2, line 1, in <module>" in shown
+    assert shown.count("Your notebook stopped") == 1, "said once, not once per test"
+    assert f"({t.status.value}) in code cell 2::" in github.annotation_lines(report)
 
 
 @pytest.mark.parametrize(
@@ -170,8 +187,9 @@ def test_notebook_cell_error_names_the_cell(make_submission: SubmissionMaker) ->
     [
         ("{not json", "not valid notebook JSON"),
         ('{"nbformat": 3, "nbformat_minor": 0, "worksheets": []}', "notebook format 3"),
+        ("{}", "is not a Jupyter notebook (it has no `nbformat` field)"),
     ],
-    ids=["bad-json", "nbformat-3"],
+    ids=["bad-json", "nbformat-3", "empty-object"],
 )
 def test_invalid_notebook_is_a_clear_error(make_submission: SubmissionMaker, text: str, expected: str) -> None:
     root = make_submission({NOTEBOOK.relpath: text})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass, replace
@@ -78,10 +79,10 @@ def stage(stage_id: str) -> Stage:
 
 
 def exercise(key: str) -> Exercise:
-    """Look up ``"stage/exercise"``."""
+    """Look up ``"stage/exercise"``, or a short name (``"kmeans"``, ``"kmeans.py"``) that one stage has."""
     stage_id, sep, ex_id = key.partition("/")
     if not sep:
-        raise CurriculumError(f"name an exercise as STAGE/EXERCISE, for example ml-basics/kmeans (got {key!r})")
+        return _by_short_name(key)
     for ex in stage(stage_id).exercises:
         if ex.id == ex_id:
             return ex
@@ -89,11 +90,24 @@ def exercise(key: str) -> Exercise:
     raise CurriculumError(f"stage {stage_id!r} has no exercise {ex_id!r}; it has: {known}")
 
 
+def _by_short_name(name: str) -> Exercise:
+    everything = [e for s in load() for e in s.exercises]
+    found = [e for e in everything if name in (e.id, e.file)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        both = " or ".join(e.key for e in found)
+        raise CurriculumError(f"{name!r} is an exercise of several stages; name one as {both}")
+    close = difflib.get_close_matches(name, [e.id for e in everything], n=3)
+    maybe = f"; did you mean {' or '.join(close)}?" if close else "; `grader list` shows them all"
+    raise CurriculumError(f"there is no exercise {name!r} (name it as kmeans or ml-basics/kmeans){maybe}")
+
+
 def select(stage_id: str | None, exercise_ids: list[str] | None = None) -> list[Exercise]:
     """The exercises a command names: one stage (optionally some exercises of it), or everything."""
     if stage_id is None:
-        if exercise_ids:
-            raise CurriculumError("--exercise needs --stage as well")
+        if exercise_ids:  # short names, or STAGE/EXERCISE
+            return list(dict.fromkeys(exercise(ex_id) for ex_id in exercise_ids))
         return [e for s in load() for e in s.exercises]
     if exercise_ids:
         return [exercise(f"{stage_id}/{ex_id}") for ex_id in dict.fromkeys(exercise_ids)]

@@ -62,6 +62,7 @@ MAX_MESSAGE_BYTES = 2 * MAX_REPLY_CHARS + 2**20
 # - what a kernel displays or prints, all cells and calls of one exercise together, that the
 #   grader keeps; past it, outputs are dropped as they arrive.
 MAX_DISPLAY_CHARS = 16 * 2**20
+CHECK_CELL_TAG = "grader-check"  # the cells `grader assign` puts after each task (grader/instructor/check_cells.py)
 _HERE = Path(__file__).parent
 _BOOT_SOURCES = (
     (_HERE / "codec.py").read_text(encoding="utf-8"),
@@ -264,6 +265,18 @@ def sweep_stale_temporaries(root: Path | None = None) -> list[Path]:
     return removed
 
 
+def cell_label(number: int, source: str) -> str:
+    """A code cell as a learner finds it in Jupyter: its number among the code cells, and its first line.
+
+    Markdown cells are not counted. After Run All in a fresh kernel, with no empty code cell
+    before it, the number is also the cell's execution count, ``[number]:``.
+    """
+    first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
+    if len(first) > 60:
+        first = first[:57] + "..."
+    return f"code cell {number} (`{first}`)" if first else f"code cell {number}"
+
+
 def _is_placeholder(source: str) -> bool:
     code = [ln for ln in source.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     return [ln.strip() for ln in code] == ["..."]
@@ -288,7 +301,8 @@ class KernelSession:
         self._tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))
         self.workdir = self._tmp / "submission" / exercise.stage
         self.client: NotebookClient | None = None
-        self.placeholders: list[int] = []
+        self.placeholders: list[int] = []  # code-cell numbers (1-based, markdown not counted)
+        self.cell_labels: dict[int, str] = {}
         self.failed_cell: tuple[int, LearnerError] | None = None
         self.dead = False
         self.pid: int | None = None
@@ -477,22 +491,26 @@ class KernelSession:
                 raise LoadFailed(err.render(), err)
             return
         nb = read_notebook(path, self.display)
+        # (index among all cells, for nbclient; number among code cells, as a learner counts them; source)
         cells = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-        self.placeholders = [i for i, src in cells if _is_placeholder(src)]
-        await self._agent(_agent_call("use_notebook", self.display, [list(c) for c in cells]), 30)
+        numbered = [(n, i, src) for n, (i, src) in enumerate(cells, start=1)]
+        self.cell_labels = {n: cell_label(n, src) for n, _, src in numbered}
+        self.placeholders = [n for n, _, src in numbered if _is_placeholder(src)]
+        await self._agent(_agent_call("use_notebook", self.display, [[n, src] for n, _, src in numbered]), 30)
         if self.client is None:
             raise KernelDied("the kernel had already stopped")
         self.client.nb = nb
-        for index, source in cells:
-            if not source.strip():
-                continue
+        for number, index, source in numbered:
+            if not source.strip() or CHECK_CELL_TAG in nb.cells[index].metadata.get("tags", []):
+                continue  # check cells run `check()`, for the learner in Jupyter: never in a graded run
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise LearnerTimeout(f"your notebook ran past its {self.limits.time_limit:g} s limit")
             cell = await self._run(source, remaining, index=index, store_history=True)
             if any(o.get("output_type") == "error" for o in cell.outputs):
                 info = await self._agent(_agent_call("last_error"), 30)
-                self.failed_cell = (index, LearnerError(info.get("error", {}), f"Cell {index}"))
+                label = self.cell_labels[number]
+                self.failed_cell = (number, LearnerError(info.get("error", {}), label[0].upper() + label[1:]))
                 break
         self.client.nb = nbformat.v4.new_notebook()
 
@@ -604,6 +622,11 @@ def read_notebook(path: Path, display: str) -> NotebookNode:
             "was it edited outside Jupyter? Restore it with `git checkout` and redo your edits."
         ) from None
     major = data.get("nbformat") if isinstance(data, dict) else None
+    if major is None:
+        raise LoadFailed(
+            f"{display} is not a Jupyter notebook (it has no `nbformat` field); "
+            "restore it with `git checkout`, or run `grader reset`, and redo your edits in Jupyter."
+        )
     if major != 4:
         raise LoadFailed(
             f"{display} is in notebook format {major}; open and save it in a current Jupyter to convert it to format 4."

@@ -71,7 +71,7 @@ def _location(err: LearnerError | None) -> tuple[str, int | None]:
     if frame is None:
         return "", None
     if frame.cell is not None:
-        return f"{frame.file} cell {frame.cell}", frame.line
+        return f"{frame.file} code cell {frame.cell}", frame.line
     return f"{frame.file}:{frame.line}" if frame.line else frame.file, frame.line
 
 
@@ -244,6 +244,9 @@ class Collector:
         if marker is None:
             status, message = Status.GRADER_ERROR, "the test has no points marker"
         ex = self.exercise_for(item.path)
+        # the learner's code raised in a call: one next step (a load failure is said once, with its own)
+        if status is Status.ERROR and isinstance(exc, LearnerError) and "\nHint: " not in message:
+            message += f"\nNext step: run `grader hint {ex.key}` for a hint (one more each time you run it)."
         name = item.name
         self.outcomes[ex.key].append(
             TestOutcome(

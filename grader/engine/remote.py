@@ -36,12 +36,14 @@ class Frame:
     line: int | None
     function: str
     code: str
-    cell: int | None = None
+    cell: int | None = None  # a notebook's code cell, numbered from 1 as a learner counts them
 
     def where(self) -> str:
-        place = f"cell {self.cell}" if self.cell is not None else self.file
-        line = f", line {self.line}" if self.line else ""
-        return f"{place}{line}, in {self.function}"
+        if self.cell is not None:
+            line = f", line {self.line}" if self.line else ""
+            return f"{self.file} code cell {self.cell}{line}, in {self.function}"
+        place = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{place}, in {self.function}"
 
 
 def _text(value: Any, limit: int = 2000) -> str:

@@ -46,16 +46,17 @@ class KernelTransport:
     def missing_name_note(self) -> tuple[str, bool, bool]:
         ks = self._ks
         if ks.placeholders:
-            cells = ", ".join(str(i) for i in ks.placeholders)
+            cells = ", ".join(ks.cell_labels.get(n, f"code cell {n}") for n in ks.placeholders)
+            held = "still holds" if len(ks.placeholders) == 1 else "still hold"
             return (
-                f"Cell {cells} of {ks.display} still holds the `...` placeholder: write your code there.",
+                f"In {ks.display}, {cells} {held} the `...` placeholder: write your code there.",
                 True,
                 False,
             )
         if ks.failed_cell is not None:
-            index, err = ks.failed_cell
+            _, err = ks.failed_cell
             return (
-                f"Cell {index} raised {err.exception_type}: {err.message}, so the cells after it did not run.",
+                f"{err.action} raised {err.exception_type}: {err.message}, so the cells after it did not run.",
                 False,
                 True,
             )
@@ -76,6 +77,7 @@ class KernelPool:
         self._sessions: dict[str, KernelSession] = {}
         self.durations: dict[str, float] = {}
         self.load_messages: dict[str, str] = {}
+        self.crashed_cells: dict[str, str] = {}  # exercise -> where its notebook stopped ("... code cell 3")
         self._t0: dict[str, float] = {}
         self._futures: dict[str, Future[KernelSession]] = {
             ex.key: self.loop.submit(self._prepare(ex)) for ex in exercises
@@ -123,8 +125,12 @@ class KernelPool:
             raise LoadFailed(exc.render(), exc) from None
         notes = self.intake.notes(ex)
         if ks.failed_cell is not None:
-            index, err = ks.failed_cell
-            notes.append(f"Your notebook stopped at cell {index}: {err.render()}")
+            number, err = ks.failed_cell
+            notes.append(
+                f"Your notebook stopped: {err.render()}\n"
+                "The cells after it did not run, so tests that need them fail too. Fix this cell first."
+            )
+            self.crashed_cells[ex.key] = f"{ex.relpath} code cell {number}"
         if notes:
             self.load_messages[ex.key] = "\n".join(notes)
         return ks
@@ -256,6 +262,22 @@ def pending(elsewhere: Hidden) -> TestOutcome:
     )
 
 
+def blame_crashed_cell(results: list[ExerciseResult], crashed_cells: dict[str, str]) -> None:
+    """A test that fails after a notebook stopped at a crashing cell says so, pointing at that cell.
+
+    Its own message would describe a consequence (a model not fitted, a name not defined), with
+    a hint about something else; the learner's next step is the crashing cell. A test that ended
+    in the learner's own code keeps its traceback.
+    """
+    for res in results:
+        where = crashed_cells.get(res.key)
+        if where is None:
+            continue
+        for t in res.tests:
+            if t.status in (Status.FAILED, Status.ERROR) and not t.location:
+                t.message, t.location, t.line = res.load_message, where, None
+
+
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for pkg in ("mle-course", "numpy", "pandas", "scikit-learn", "torch", "nbclient", "ipykernel", "pytest"):
@@ -296,9 +318,11 @@ def grade(
         runs = run_suites(exercises, pool, resolve_device(device), progress)
     finally:
         pool.close()
+    results = assemble(exercises, runs, pool.durations, pool.load_messages)
+    blame_crashed_cell(results, pool.crashed_cells)
     return GradeReport(
         submission=str(submission),
-        exercises=assemble(exercises, runs, pool.durations, pool.load_messages),
+        exercises=results,
         isolation=sandbox.describe(mode),
         started_at=started,
         duration=round(time.perf_counter() - t0, 3),

@@ -3,7 +3,8 @@
 In a ``.py`` file every block from ``# BEGIN SOLUTION`` to ``# END SOLUTION``
 (both lines included) becomes ``raise NotImplementedError`` at the indentation
 of the BEGIN line. In a notebook's code cell the block becomes ``...``, and
-outputs and execution counts are cleared, and the notebook begins with the Colab setup
+outputs and execution counts are cleared, a check cell follows each task
+(grader/instructor/check_cells.py), and the notebook begins with the Colab setup
 cell of its stage (grader/instructor/colab.py). Other files are copied as they are.
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.instructor import colab
+from grader.instructor import check_cells, colab
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\s*$")
 END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
@@ -48,14 +49,22 @@ def strip_solution(source: str, stub: str, where: str) -> str:
     return "".join(out)
 
 
-def notebook_stub(text: str, where: str, stage: str | None = None) -> str:
-    """The learner's notebook; with ``stage``, it begins with that stage's Colab setup cell."""
+def notebook_stub(text: str, where: str, stage: str | None = None, key: str | None = None) -> str:
+    """The learner's notebook; with ``stage``, it begins with that stage's Colab setup cell; with
+    ``key`` (the exercise, "stage/id"), a check cell follows each task (grader/instructor/check_cells.py)."""
     nb = nbformat.reads(text, as_version=4)
+    has_task = []
     for cell in nb.cells:
+        task = False
         if cell.cell_type == "code":
-            cell.source = strip_solution(cell.source, "...", where)
+            stub = strip_solution(cell.source, "...", where)
+            task = stub != cell.source
+            cell.source = stub
             cell.outputs = []
             cell.execution_count = None
+        has_task.append(task)
+    if key is not None:
+        check_cells.insert(nb, key, has_task)
     if stage is not None:
         colab.insert_setup_cell(nb, stage)
     out: str = nbformat.writes(nb)
@@ -67,7 +76,9 @@ def render(path: Path, where: str) -> bytes:
     if path.suffix == ".py":
         return strip_solution(path.read_text(encoding="utf-8"), "raise NotImplementedError", where).encode()
     if path.suffix == ".ipynb":
-        return notebook_stub(path.read_text(encoding="utf-8"), where, stage=path.parent.name).encode()
+        stage = path.parent.name
+        key = next((e.key for e in colab.notebooks() if e.stage == stage and e.file == path.name), None)
+        return notebook_stub(path.read_text(encoding="utf-8"), where, stage=stage, key=key).encode()
     return path.read_bytes()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import textwrap
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -74,12 +75,21 @@ class Tiers:
     def reveal(self, key: str) -> int:
         """Count one more call for ``key``; the number of calls so far."""
         self.shown[key] = self.shown.get(key, 0) + 1
+        self._save()
+        return self.shown[key]
+
+    def forget(self, key: str) -> int:
+        """Start ``key`` again at the first hint; how many hints had been shown."""
+        before = self.shown.pop(key, 0)
+        self._save()
+        return before
+
+    def _save(self) -> None:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
             tmp.write_text(json.dumps(self.shown, indent=1, sort_keys=True), encoding="utf-8")
             os.replace(tmp, self.path)
-        return self.shown[key]
 
 
 @dataclass(frozen=True)
@@ -102,9 +112,23 @@ class Shown:
             return "That was the last hint."
         return self.again
 
-    def text(self) -> str:
+    def text(self, width: int | None = None) -> str:
+        """Plain text; with ``width``, each hint wrapped there, its continuation lines under its first word."""
         lines = [f"Hints for {self.key}:"] if self.hints else []
-        lines += [f"  Hint {i}/{self.total}: {h}" for i, h in enumerate(self.hints, start=1)]
+        for i, h in enumerate(self.hints, start=1):
+            head = f"  Hint {i}/{self.total}: "
+            if width is None:
+                lines.append(head + h)
+            else:
+                wrapped = textwrap.fill(
+                    h,
+                    max(width, len(head) + 20),
+                    initial_indent=head,
+                    break_on_hyphens=False,
+                    subsequent_indent=" " * len(head),
+                    break_long_words=False,
+                )
+                lines.append(wrapped)
         return "\n".join([*lines, self.note]) + "\n"
 
     def html(self) -> str:
@@ -135,10 +159,10 @@ _SESSION = Tiers()  # this kernel's count, as learntools keeps it: a new kernel 
 
 def hint(exercise: str) -> None:
     """Show the next hint for ``exercise`` ("stage/id"): an HTML list in Jupyter, text elsewhere."""
-    from grader.learner.inline import _ipython_ns
+    from grader.learner.inline import html_front_end
 
     shown = next_hints(exercise, _SESSION)
-    if _ipython_ns() is not None:
+    if html_front_end():
         from IPython.display import HTML, display
 
         display(HTML(shown.html()))

@@ -122,7 +122,7 @@ class Watch:
         done = sum(progress.state_of(e, self.submission) is progress.State.DONE for e in self.exercises)
         self._say(f"grader watch · {ex.key} · {ex.title} · {done}/{len(self.exercises)} done")
         self._say(f"Your file: {self.path(ex)}")
-        self.out.write(text.render(report, width=self.width, color=self.color))
+        self.out.write(text.render(report, width=self.width, color=self.color, root=text.root_of(self.submission)))
         passed = result.points >= result.graded_max_points > 0  # pending points (a class release) aside
         if passed:
             self._say(f"✓ {ex.key} has all its points ({result.points:g} / {result.max_points:g}).")

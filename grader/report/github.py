@@ -77,7 +77,7 @@ def annotation_lines(report: GradeReport, prefix: str = "exercises") -> str:
             props = [f"file={_escape_property(f'{prefix}/{e.stage}/{e.file}')}"]
             title = f"{e.key}: {t.name} ({t.status.value})"
             if t.location and " cell " in t.location:
-                title += f" in {t.location.rsplit(' ', 2)[-2]} {t.location.rsplit(' ', 1)[-1]}"
+                title += f" in {t.location.split(' ', 1)[1]}"  # "code cell 3", as Jupyter counts them
             elif isinstance(t.line, int) and t.line > 0:
                 props.append(f"line={t.line:d}")
             props.append(f"title={_escape_property(title)}")

@@ -4,6 +4,7 @@ Gradescope reads: top-level `score`, `execution_time`, `output`, `visibility`, `
 per test `score`, `max_score`, `status` ("passed"/"failed"), `name`, `output`, `visibility`.
 A test the grader could not run (grader error) is never scored as 0: it appears as a visible
 "could not be graded" entry without points, plus a hidden entry carrying the traceback for staff.
+An exercise not attempted at all is one entry (its points, "not attempted yet"), not one per test.
 """
 
 from __future__ import annotations
@@ -23,6 +24,18 @@ def to_dict(report: GradeReport) -> dict[str, Any]:
     tests: list[dict[str, Any]] = []
     counted = 0.0
     for e in report.exercises:
+        if e.status is Status.NOT_ATTEMPTED:
+            tests.append(
+                {
+                    "name": e.key,
+                    "score": 0.0,
+                    "max_score": e.max_points,
+                    "status": "failed",
+                    "output": f"Not attempted yet: {len(e.tests)} tests check {e.stage}/{e.file} once you start.",
+                    "visibility": "visible",
+                }
+            )
+            continue
         for t in e.tests:
             name = f"{e.key}: {t.name}"
             if t.status is Status.GRADER_ERROR:

