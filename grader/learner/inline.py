@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from grader.engine import curriculum, intake, kernel
-from grader.engine.data import Exercise, GradeReport, Kind, Status
+from grader.engine.data import Exercise, GradeReport, Kind
 from grader.engine.remote import LearnerError, LoadFailed, Session
 from grader.paths import REPO
+from grader.report.html import COLOR  # one palette for check() and the HTML report
 
 
 def _fresh_agent() -> tuple[types.ModuleType, list[dict[str, Any]]]:
@@ -133,22 +134,11 @@ def run_check(exercise: str, namespace: dict[str, Any] | None = None, path: str 
     )
 
 
-_COLORS = {
-    Status.PASSED: "#1a7f37",
-    Status.FAILED: "#9a6700",
-    Status.ERROR: "#cf222e",
-    Status.TIMEOUT: "#cf222e",
-    Status.NOT_ATTEMPTED: "#6e7781",
-    Status.GRADER_ERROR: "#8250df",
-    Status.PENDING: "#0969da",
-}
-
-
 def to_html(report: GradeReport) -> str:
     rows = []
     for e in report.exercises:
         for t in e.tests:
-            color = _COLORS[t.status]
+            color = COLOR[t.status]
             rows.append(
                 f"<tr><td>{html.escape(t.name)}</td>"
                 f"<td style='color:{color};font-weight:bold'>{html.escape(t.status.value)}</td>"
@@ -159,7 +149,7 @@ def to_html(report: GradeReport) -> str:
     head = (
         f"<b>{html.escape(e.key)}</b>: {e.points:g} / {e.graded_max_points:g} points "
         + (f"(+ {e.pending_points:g} pending: hidden tests, graded by your instructor) " if e.pending_points else "")
-        + f"(<span style='color:{_COLORS[e.status]}'>{html.escape(e.status.value)}</span>)"
+        + f"(<span style='color:{COLOR[e.status]}'>{html.escape(e.status.value)}</span>)"
     )
     return (
         f"<div class='grader-check'><p>{head}</p><table><thead><tr><th>test</th><th>status</th>"
