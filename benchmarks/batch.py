@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -71,8 +72,15 @@ def floor(stage: curriculum.Stage) -> float:  # type: ignore[name-defined]
     return time.perf_counter() - t0
 
 
-def run(subs: Path, out: Path, stage: str, jobs: int) -> tuple[float, int, float]:
-    """Wall time, peak RSS (bytes) of the batch process itself, and the cores kept busy."""
+@dataclass
+class Run:
+    wall: float  # seconds
+    peak: int  # peak RSS of the batch process itself, bytes
+    cores: float  # cores this machine kept busy, on average
+    grader_cpu: float  # CPU seconds of the grader side: the batch process and its workers, not the kernels
+
+
+def run(subs: Path, out: Path, stage: str, jobs: int) -> Run:
     cpu0 = busy_cpu()
     cmd = [
         sys.executable,
@@ -93,14 +101,19 @@ def run(subs: Path, out: Path, stage: str, jobs: int) -> tuple[float, int, float
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
     ps = psutil.Process(proc.pid)
+    own: dict[int, float] = {}  # pid -> CPU seconds of that process alone (its children not counted)
 
     def watch() -> None:
         nonlocal peak
         while proc.poll() is None:
             try:
                 peak = max(peak, ps.memory_info().rss)
+                for p in [ps, *ps.children()]:  # the workers are the batch's direct children
+                    if p.pid == ps.pid or "grader.instructor.worker" in " ".join(p.cmdline()):
+                        t = p.cpu_times()
+                        own[p.pid] = t.user + t.system
             except psutil.Error:
-                return
+                pass
             time.sleep(0.05)
 
     t = threading.Thread(target=watch)
@@ -110,7 +123,7 @@ def run(subs: Path, out: Path, stage: str, jobs: int) -> tuple[float, int, float
     if code != 0:
         raise SystemExit(f"batch failed with exit code {code}")
     wall = time.perf_counter() - t0
-    return wall, peak, (busy_cpu() - cpu0) / wall
+    return Run(wall, peak, (busy_cpu() - cpu0) / wall, sum(own.values()))
 
 
 def main() -> None:
@@ -122,9 +135,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         subs = make_class(Path(tmp), stage, args.copies)
         small = make_class(Path(tmp) / "small", stage, 4)
-        t1, mem1, cores1 = run(subs, Path(tmp) / "out1", stage.id, 1)
-        t2, mem2, cores2 = run(subs, Path(tmp) / "out2", stage.id, 2)
-        _, mem_small, _ = run(small, Path(tmp) / "out_small", stage.id, 2)
+        one = run(subs, Path(tmp) / "out1", stage.id, 1)
+        two = run(subs, Path(tmp) / "out2", stage.id, 2)
+        small_run = run(small, Path(tmp) / "out_small", stage.id, 2)
         floors = [floor(stage) for _ in range(3)]
     n = args.copies
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
@@ -132,21 +145,28 @@ def main() -> None:
         f"stage {stage.id}: {len(stage.exercises)} exercises, {n} submissions, {os.cpu_count()} cores, "
         f"sandbox {sandbox.pick_mode(None)}"
     )
-    print(f"--jobs 1: {t1:7.1f} s  {60 * n / t1:6.1f} submissions/min  {cores1:.2f} cores busy")
-    print(f"--jobs 2: {t2:7.1f} s  {60 * n / t2:6.1f} submissions/min  {cores2:.2f} cores busy")
+    for name, r in (("--jobs 1", one), ("--jobs 2", two)):
+        print(f"{name}: {r.wall:7.1f} s  {60 * n / r.wall:6.1f} submissions/min  {r.cores:.2f} cores busy")
     cores = len(os.sched_getaffinity(0))
     print(
-        f"speed-up: {t1 / t2:.2f}x  (target >= 1.8x; --jobs 1 already keeps {cores1:.2f} of {cores} cores busy, "
-        f"so more jobs can gain at most {cores / cores1:.2f}x)"
+        f"speed-up: {one.wall / two.wall:.2f}x  (target >= 1.8x; --jobs 1 already keeps {one.cores:.2f} of "
+        f"{cores} cores busy, so more jobs can gain at most {cores / one.cores:.2f}x)"
     )
     fl = statistics.median(floors)
+    per = two.wall / n
     print(
-        f"per submission at --jobs 2: {t2 / n:.2f} s; floor {fl:.2f} s (median of {[round(f, 2) for f in floors]}); "
-        f"ratio {t2 / n / fl:.2f}x  (target <= 1.3x)"
+        f"per submission at --jobs 2: {per:.2f} s; floor {fl:.2f} s (median of {[round(f, 2) for f in floors]}); "
+        f"ratio {per / fl:.2f}x  (target <= 1.3x)"
+    )
+    busy = two.cores * two.wall / n
+    print(
+        f"where a submission's CPU goes at --jobs 2: {busy:.1f} CPU s in all, of which the grader side (batch "
+        f"process and workers: pytest, the suites, reports) {two.grader_cpu / n:.1f} s; the rest is the kernels "
+        "(start, imports, the learner's code)"
     )
     print(
-        f"batch process peak RSS: {mem_small / 2**20:.0f} MB for 4 submissions, "
-        f"{max(mem1, mem2) / 2**20:.0f} MB for {n} (flat means about equal)"
+        f"batch process peak RSS: {small_run.peak / 2**20:.0f} MB for 4 submissions, "
+        f"{max(one.peak, two.peak) / 2**20:.0f} MB for {n} (flat means about equal)"
     )
     print(f"largest single child process (a grader or a kernel): {children / 2**20:.0f} MB")
 
