@@ -102,7 +102,8 @@ class SelfAttention(nn.Module):
        head ``i`` owns features ``i * d .. (i + 1) * d - 1``.
     3. Per head, ``att = q @ k.transpose(-2, -1) / sqrt(d)``, of shape ``(B, h, T, T)``. Every
        score whose **key** is padding (``attention_mask[b, j] == 0``, whatever the query) is set
-       to ``-inf`` before the softmax, with ``att.masked_fill(pad[:, None, None, :], float("-inf"))``;
+       to ``-inf`` before the softmax: with ``pad = attention_mask == 0`` of shape ``(B, T)``,
+       ``att.masked_fill(pad[:, None, None, :], float("-inf"))``;
        a large negative number such as ``torch.finfo(att.dtype).min`` gives the same result.
        There is **no causal mask**: a query sees every real key, before and after it. Then
        ``att = drop(softmax(att, dim=-1))`` and ``y = att @ v``. (Padding *queries* are computed

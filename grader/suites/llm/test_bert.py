@@ -438,6 +438,12 @@ def test_layout_tying_and_initialisation(sub: Any, device: str, seed: int) -> No
     )
     if sorted(n for n, _ in drop) != want_drop:
         fail(f"The model's nn.Dropout modules are {sorted(n for n, _ in drop)}, expected {want_drop}.", hint=_LAYOUT)
+    with expect_raises(
+        "ValueError",
+        name="Bert(BertConfig(n_embd=30, n_head=4))",
+        hint="Raise ValueError in __init__ when n_embd is not a multiple of n_head.",
+    ):
+        k.build({**_CFG, "n_embd": 30, "n_head": 4})
     w = k.h["weights"](model)
     init = (
         "Initialise every nn.Linear and nn.Embedding weight with nn.init.normal_(w, mean=0.0, std=0.02), every "
@@ -694,34 +700,31 @@ def test_train_mlm_lowers_the_held_out_loss(sub: Any, device: str, plot: Any) ->
     k = _Kernel(sub, device)
     train, _, V = _corpus()
     cfg = {**_TRAIN_CFG, "vocab_size": V}
-    sd = _init_state_dict(cfg, 0)
-    model = k.build(cfg, sd)
     T = _TRAIN["seq_len"]
     inputs, labels, _ = _held_out_batch(T)
-    untrained = _mlm_loss(_ref_logits(sd, cfg, inputs), labels)
+    # first a single step from weights far from the initialisation, where every input shows in the loss
+    strong = _state_dict(cfg, 11)
+    model = k.build(cfg, strong)
     got, _ = k.forward(model, inputs[:4], vocab=V)
-    if not torch.allclose(got, _ref_logits(sd, cfg, inputs[:4]), rtol=1e-4, atol=1e-4):
+    if not torch.allclose(got, _ref_logits(strong, cfg, inputs[:4]), rtol=1e-4, atol=1e-4):
         fail("This follows from the problem with the logits above: the model does not compute BERT's logits.")
     if _loss_is_wrong(k, model, V):
         fail("This follows from the problem with the loss above: train_mlm trains on it.")
-    # train_mlm's first batch: the window starts, then mask_tokens with the same generator
-    B = _TRAIN["batch_size"]
-    g = torch.Generator().manual_seed(_TRAIN["seed"])
-    starts = torch.randint(0, len(train) - T + 1, (B,), generator=g)
+    one = {**_TRAIN, "steps": 1, "batch_size": 8, "mask_token_id": MASK, "special_ids": [PAD, MASK]}
+    g = torch.Generator().manual_seed(one["seed"])  # train_mlm's first batch: the window starts, then the masking
+    starts = torch.randint(0, len(train) - T + 1, (one["batch_size"],), generator=g)
     x = torch.stack([train[i : i + T] for i in starts])
     first_inputs, first_labels = _replay(x, MASK, V, [PAD, MASK], 0.15, g)
     probe = _replay(x, MASK, V, [PAD, MASK], 0.15, torch.Generator().manual_seed(12345))
     got_probe = k.mask(x, MASK, V, [PAD, MASK], 0.15, 12345)
     if not (torch.equal(got_probe[0], probe[0]) and torch.equal(got_probe[1], probe[1])):
         fail("This follows from the mask_tokens problem above: train_mlm masks its batches with it.")
-    kw = {**_TRAIN, "mask_token_id": MASK, "special_ids": [PAD, MASK]}
-    losses, _ = k.h["train"](sub.train_mlm, model, train, device, kw)
-    if not isinstance(losses, list) or len(losses) != _TRAIN["steps"]:
-        fail(f"`train_mlm(..., steps={_TRAIN['steps']}, ...)` should return a list of {_TRAIN['steps']} losses.")
-    first = _mlm_loss(_ref_logits(sd, cfg, first_inputs), first_labels)  # the initial model on that batch
+    losses, _ = k.h["train"](sub.train_mlm, model, train, device, one)
+    if not isinstance(losses, list) or len(losses) != 1:
+        fail(f"`train_mlm(..., steps=1, ...)` should return a list of 1 loss, but it returned {losses!r:.200}.")
     assert_close(
         float(losses[0]),
-        first,
+        _mlm_loss(_ref_logits(strong, cfg, first_inputs), first_labels),
         rtol=1e-4,
         atol=1e-4,
         name="the loss of train_mlm's first step",
@@ -730,6 +733,14 @@ def test_train_mlm_lowers_the_held_out_loss(sub: Any, device: str, plot: Any) ->
         "calls inputs, labels = mask_tokens(x, mask_token_id, vocab_size, special_ids, 0.15, generator=g) with the "
         "SAME g, and the loss is model(inputs, labels=labels)[1]: the corrupted inputs, not x.",
     )
+    # then the real run, from BERT's initialisation
+    sd = _init_state_dict(cfg, 0)
+    untrained = _mlm_loss(_ref_logits(sd, cfg, inputs), labels)
+    model = k.build(cfg, sd)
+    kw = {**_TRAIN, "mask_token_id": MASK, "special_ids": [PAD, MASK]}
+    losses, _ = k.h["train"](sub.train_mlm, model, train, device, kw)
+    if not isinstance(losses, list) or len(losses) != _TRAIN["steps"]:
+        fail(f"`train_mlm(..., steps={_TRAIN['steps']}, ...)` should return a list of {_TRAIN['steps']} losses.")
     logits, _ = k.forward(model, inputs, vocab=V)
     trained = _mlm_loss(logits, labels)
     plot(
