@@ -249,9 +249,10 @@ class Bert(nn.Module):
             Segment ids in ``[0, n_segments)``; ``None`` means all zeros.
         attention_mask : tensor of shape (B, T), optional
             1 for a real token, 0 for padding (any integer, bool or float dtype); ``None`` means
-            all ones. Every sequence has at least one real token. Padding may sit anywhere, but
-            only padding *keys* are masked (see :class:`SelfAttention`), so the outputs at the
-            real positions never depend on the padding's ids, segments or number.
+            all ones. Every sequence has at least one real token. Only padding *keys* are
+            masked (see :class:`SelfAttention`), so the outputs at the real positions never
+            depend on the padding's ids or segments, and padding appended at the end of a
+            sequence leaves them exactly as they are without it.
         labels : LongTensor of shape (B, T), optional
             The original token at each position the loss should score, and ``-100`` at every
             other position (what :func:`mask_tokens` returns).
