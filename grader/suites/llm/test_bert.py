@@ -21,9 +21,10 @@ import torch.nn.functional as F
 from grader.engine.remote import RemoteRef
 from grader.helpers import DATASETS, ON_DEVICE, assert_close, assert_equal, expect_raises, fail
 
-# The trained model's held-out MLM loss must be under MAX_TRAINED_LOSS nats (typically about 2.3) and at
-# least MIN_DROP below the untrained one (about ln 69 = 4.23).
-MAX_TRAINED_LOSS = 2.8
+# The trained model's held-out MLM loss must be under MAX_TRAINED_LOSS nats (typically 2.3 to 2.6; the characters'
+# frequencies alone give 3.35, so passing takes the context on both sides) and at least MIN_DROP below the untrained
+# one (about ln 69 = 4.24).
+MAX_TRAINED_LOSS = 2.9
 MIN_DROP = 1.0
 
 # Statistics of mask_tokens over ~30,000 tokens: each tolerance is at least 5 standard deviations.
@@ -35,8 +36,9 @@ _CFG = {"vocab_size": 13, "max_len": 16, "n_segments": 2, "n_layer": 2, "n_head"
 _EPS = 1e-12
 PAD, MASK = 0, 1  # the suite's special ids; in the training corpus the characters follow them
 _SPECIAL = [0, 1, 2, 3]  # [PAD], [MASK], [CLS], [SEP] in the masking tests
-_TRAIN_CFG = {"max_len": 32, "n_segments": 2, "n_layer": 2, "n_head": 4, "n_embd": 48, "dropout": 0.0}
-_TRAIN = {"steps": 120, "batch_size": 32, "seq_len": 32, "lr": 3e-3, "seed": 0}
+# 16,485 parameters; 400 steps take about 4 s of CPU on one thread
+_TRAIN_CFG = {"max_len": 8, "n_segments": 2, "n_layer": 1, "n_head": 4, "n_embd": 32, "dropout": 0.0}
+_TRAIN = {"steps": 400, "batch_size": 128, "seq_len": 8, "lr": 5e-3, "seed": 0}
 
 _KERNEL = '''
 def _cpu(x):
@@ -289,7 +291,7 @@ def _corpus() -> tuple[torch.Tensor, torch.Tensor, int]:
 def _held_out_batch(T: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Held-out windows with every 6th position (a different phase per row) replaced by [MASK]: (inputs, labels)."""
     _, held, _ = _corpus()
-    x = torch.stack([held[i : i + T] for i in range(0, len(held) - T, T)])[:160]
+    x = torch.stack([held[i : i + T] for i in range(0, len(held) - T, T)])
     pos = torch.arange(T)[None, :] + torch.arange(len(x))[:, None]
     chosen = pos % 6 == 0
     return torch.where(chosen, MASK, x), torch.where(chosen, x, -100), x
@@ -678,7 +680,7 @@ def test_train_mlm_returns_one_loss_per_step_and_trains(sub: Any, device: str) -
     if _loss_is_wrong(k, model, V):
         fail("This follows from the problem with the loss above: train_mlm trains on it.")
     before = k.h["weights"](model)
-    kw = {**_TRAIN, "steps": 3, "batch_size": 4, "seq_len": 16, "mask_token_id": MASK, "special_ids": [PAD, MASK]}
+    kw = {**_TRAIN, "steps": 3, "batch_size": 4, "seq_len": 8, "mask_token_id": MASK, "special_ids": [PAD, MASK]}
     losses, training = k.h["train"](sub.train_mlm, model, train[:4000], device, kw)
     if not isinstance(losses, list) or len(losses) != 3 or not all(isinstance(v, float) for v in losses):
         fail(f"`train_mlm(..., steps=3, ...)` should return a list of 3 floats, but it returned {losses!r:.200}.")
