@@ -397,6 +397,13 @@ def _loss_is_wrong(k: _Kernel, model: RemoteRef, V: int) -> bool:
     return not isinstance(loss, torch.Tensor) or loss.numel() != 1 or abs(float(loss) - want) > 1e-4 * (1 + abs(want))
 
 
+def _masking_is_wrong(k: _Kernel, x: torch.Tensor, V: int) -> bool:
+    """Whether the learner's mask_tokens departs from the pinned draws on `x` (train_mlm's special ids)."""
+    want = _replay(x, MASK, V, [PAD, MASK], 0.15, torch.Generator().manual_seed(12345))
+    got = k.mask(x, MASK, V, [PAD, MASK], 0.15, 12345)
+    return not (torch.equal(got[0], want[0]) and torch.equal(got[1], want[1]))
+
+
 def _tokens(seed: int, B: int, T: int, low: int, high: int) -> torch.Tensor:
     return torch.randint(low, high, (B, T), generator=torch.Generator().manual_seed(seed))
 
@@ -679,6 +686,8 @@ def test_train_mlm_returns_one_loss_per_step_and_trains(sub: Any, device: str) -
     model = k.build(cfg, _init_state_dict(cfg, 1))
     if _loss_is_wrong(k, model, V):
         fail("This follows from the problem with the loss above: train_mlm trains on it.")
+    if _masking_is_wrong(k, train[:256].view(32, 8), V):
+        fail("This follows from the mask_tokens problem above: train_mlm masks its batches with it.")
     before = k.h["weights"](model)
     kw = {**_TRAIN, "steps": 3, "batch_size": 4, "seq_len": 8, "mask_token_id": MASK, "special_ids": [PAD, MASK]}
     losses, training = k.h["train"](sub.train_mlm, model, train[:4000], device, kw)
@@ -717,9 +726,7 @@ def test_train_mlm_lowers_the_held_out_loss(sub: Any, device: str, plot: Any) ->
     starts = torch.randint(0, len(train) - T + 1, (one["batch_size"],), generator=g)
     x = torch.stack([train[i : i + T] for i in starts])
     first_inputs, first_labels = _replay(x, MASK, V, [PAD, MASK], 0.15, g)
-    probe = _replay(x, MASK, V, [PAD, MASK], 0.15, torch.Generator().manual_seed(12345))
-    got_probe = k.mask(x, MASK, V, [PAD, MASK], 0.15, 12345)
-    if not (torch.equal(got_probe[0], probe[0]) and torch.equal(got_probe[1], probe[1])):
+    if _masking_is_wrong(k, x, V):
         fail("This follows from the mask_tokens problem above: train_mlm masks its batches with it.")
     losses, _ = k.h["train"](sub.train_mlm, model, train, device, one)
     if not isinstance(losses, list) or len(losses) != 1:
