@@ -211,19 +211,36 @@ def copy_store(kernel: Kernel, tracking_dir: str, dest: Path) -> Path:
     if len(dirs) + len(files) > intake.MAX_STAGE_FILES:
         fail(f"Your tracking folder holds more than {intake.MAX_STAGE_FILES} files and folders.")
     total = 0
-    for rel in dirs:
-        (dest / _safe_rel(rel)).mkdir(parents=True, exist_ok=True)
-    for rel, data in files.items():
-        path = dest / _safe_rel(rel)
-        if not isinstance(data, bytes):
-            fail(f"The grader could not read `{rel}` of your tracking folder.")
-        total += len(data)
-        if total > intake.MAX_STAGE_BYTES:
-            fail(f"Your tracking folder holds more than {intake.MAX_STAGE_BYTES >> 20} MB.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "xb") as out:  # "x": a name sent twice, or a file where a folder is, is refused
-            out.write(data)
+    try:
+        for rel in dirs:
+            (dest / _safe_rel(rel)).mkdir(parents=True, exist_ok=True)
+        for rel, data in files.items():
+            path = dest / _safe_rel(rel)
+            if not isinstance(data, bytes):
+                fail(f"The grader could not read `{rel}` of your tracking folder.")
+            total += len(data)
+            if total > intake.MAX_STAGE_BYTES:
+                fail(f"Your tracking folder holds more than {intake.MAX_STAGE_BYTES >> 20} MB.")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "xb") as out:  # "x": a name sent twice, or a file where a folder is, is refused
+                out.write(data)
+    except OSError as exc:  # only a forged listing gets here (a name both a file and a folder)
+        fail(f"The grader could not copy your tracking folder ({type(exc).__name__}): is it MLflow's own store?")
     return dest
+
+
+@contextlib.contextmanager
+def _reading(what: str) -> Iterator[None]:
+    """MLflow's client on a learner's store: whatever it raises on bad files is the learner's, said in a sentence."""
+    __tracebackhide__ = True
+    try:
+        yield
+    except Exception as exc:
+        text = " ".join(str(exc).split())[:300]
+        fail(
+            f"MLflow could not read {what} ({type(exc).__name__}: {text}). Write the store with MLflow's own "
+            "functions, and leave its files as they are."
+        )
 
 
 @pytest.fixture
@@ -284,7 +301,7 @@ def _train_and_log(kernel: Kernel, rng: np.random.Generator, scratch: Path) -> t
     if not isinstance(ids, list) or len(ids) != len(grid) or not all(isinstance(i, str) for i in ids):
         fail(f"train_and_log should return a list of {len(grid)} run ids (str), one per dict of the grid; got {ids!r}.")
     copy = copy_store(kernel, tracking_dir, scratch / "store")
-    with _mlflow_env() as MlflowClient:
+    with _mlflow_env() as MlflowClient, _reading("your tracking folder"):
         client = MlflowClient(tracking_uri=copy.resolve().as_uri())
         experiment = client.get_experiment_by_name(EXPERIMENT)
         if experiment is None:
