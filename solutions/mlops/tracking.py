@@ -1,6 +1,6 @@
 """Experiment tracking with MLflow: log every training run, then find the best one.
 
-Ten runs into a project nobody remembers which hyperparameters gave the model in production,
+Ten runs into a project, nobody remembers which hyperparameters gave the model in production,
 on which data split, with which score. An experiment tracker records it for you: each *run*
 stores its parameters, its metrics, a few tags and the model itself, and you query the store
 afterwards instead of your memory. This exercise uses **MLflow**'s file store: a plain folder
@@ -12,6 +12,8 @@ The data and the model
         X, y = sklearn.datasets.load_wine(return_X_y=True)
         X_train, X_test, y_train, y_test = train_test_split(
             X, y, test_size=0.3, random_state=seed, stratify=y)
+
+    ``load_data(seed)`` (given) returns exactly these four arrays.
 
     The model of a run is ``DecisionTreeClassifier(**params, random_state=seed)`` fitted on the
     training part; ``params`` is one dict of the grid, such as ``{"max_depth": 3,

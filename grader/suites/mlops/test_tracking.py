@@ -23,6 +23,7 @@ import contextlib
 import importlib.util
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -147,14 +148,20 @@ def _mlflow_installed() -> None:
 
 @contextlib.contextmanager
 def _mlflow_env() -> Iterator[Any]:
-    """MLflow in the grader's process: telemetry off (before its first import), the file store allowed."""
+    """MLflow in the grader's process: telemetry off (before its first import), the file store allowed.
+
+    MLflow's own warnings (the file store's maintenance mode, deprecations) say nothing about the learner's work
+    and are silenced here.
+    """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     saved = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
     try:
-        from mlflow.tracking import MlflowClient
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from mlflow.tracking import MlflowClient
 
-        yield MlflowClient
+            yield MlflowClient
     finally:
         if saved is None:
             os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
