@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -453,7 +454,11 @@ def test_the_logged_model_loads_back_and_predicts_the_same(sub: Any, rng: np.ran
     assert_close(proba, ref.predict_proba(X), rtol=1e-12, name=f"predict_proba of run 'run-{best}'s loaded model")
 
 
-def _mlmodel_file(copy: Path, experiment_id: str, model_id: str) -> dict[str, Any] | None:
+def _mlmodel_file(copy: Path, experiment_id: Any, model_id: Any) -> dict[str, Any] | None:
+    """The logged model's MLmodel file, parsed (safe YAML) from the copy; None when there is none."""
+    # Both ids come from the learner's meta.yaml files: a folder name, never a path.
+    if not all(isinstance(i, str) and re.fullmatch(r"[A-Za-z0-9][\w-]{0,127}", i) for i in (experiment_id, model_id)):
+        return None
     path = copy / experiment_id / "models" / model_id / "artifacts" / "MLmodel"
     try:
         text = intake.read_bytes(path, 2**20, within=copy).decode("utf-8")
