@@ -45,11 +45,13 @@ The store
     - sets the tag ``TAG_KEY`` to ``TAG_VALUE`` (``mlflow.set_tag``);
     - logs the three metrics of ``evaluate`` on the test part, once each (``mlflow.log_metrics``);
     - logs the fitted model with ``mlflow.sklearn.log_model(model, name="model",
-      pip_requirements=PIP_REQUIREMENTS)``, so that
+      pip_requirements=PIP_REQUIREMENTS, skops_trusted_types=SKOPS_TRUSTED_TYPES)``, so that
       ``mlflow.sklearn.load_model(f"runs:/{run_id}/model")`` gives it back. MLflow saves it in
-      the ``skops`` format, which loads without running arbitrary code, unlike a pickle. Naming
-      the requirements matters for speed: without them MLflow starts a second Python process
-      per model to guess them, seconds each.
+      the ``skops`` format, which loads without running arbitrary code, unlike a pickle; skops
+      still refuses the types it cannot check, such as a tree's node storage
+      (``sklearn.tree._tree.Tree``), until you name them as trusted (you made the model
+      yourself). Naming the requirements matters for speed: without them MLflow starts a second
+      Python process per model to guess them, seconds each.
 
     A run ends as ``FINISHED`` (leaving the ``with mlflow.start_run(...)`` block does that).
     Returns the run ids (``run.info.run_id``) as a list of str, in the order of ``params_grid``.
@@ -88,6 +90,7 @@ TAG_VALUE = "sklearn-wine"
 TEST_SIZE = 0.3
 LOWER_IS_BETTER = frozenset({"log_loss"})
 PIP_REQUIREMENTS = ["scikit-learn", "skops"]  # what loading a logged model needs besides MLflow
+SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]  # the one type of a fitted tree that skops asks you to trust
 
 
 def load_data(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -133,7 +136,9 @@ def train_and_log(tracking_dir: str | Path, params_grid: list[dict[str, Any]], s
             mlflow.set_tag(TAG_KEY, TAG_VALUE)
             model = DecisionTreeClassifier(**params, random_state=seed).fit(X_train, y_train)
             mlflow.log_metrics(evaluate(model, X_test, y_test))
-            mlflow.sklearn.log_model(model, name="model", pip_requirements=PIP_REQUIREMENTS)
+            mlflow.sklearn.log_model(
+                model, name="model", pip_requirements=PIP_REQUIREMENTS, skops_trusted_types=SKOPS_TRUSTED_TYPES
+            )
             run_ids.append(run.info.run_id)
     return run_ids
     # END SOLUTION

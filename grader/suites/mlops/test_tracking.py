@@ -71,7 +71,7 @@ _H_EXPERIMENT = (
 )
 _H_MODEL = (
     'Log each fitted model inside its run: mlflow.sklearn.log_model(model, name="model", '
-    "pip_requirements=PIP_REQUIREMENTS)."
+    "pip_requirements=PIP_REQUIREMENTS, skops_trusted_types=SKOPS_TRUSTED_TYPES)."
 )
 _H_LOWER = (
     "log_loss is better when it is LOWER (it is in LOWER_IS_BETTER): pick the smallest value for it, the largest for "
