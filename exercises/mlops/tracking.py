@@ -43,7 +43,7 @@ The store
     - logs every key of the dict as a parameter, plus ``"seed"`` (``mlflow.log_params({**params,
       "seed": seed})``; MLflow stores each value as its ``str``, so ``None`` becomes ``"None"``);
     - sets the tag ``TAG_KEY`` to ``TAG_VALUE`` (``mlflow.set_tag``);
-    - logs the three metrics of ``evaluate`` on the test part, once each (``mlflow.log_metrics``);
+    - logs the three metrics of ``evaluate`` on the test part (``mlflow.log_metrics``);
     - logs the fitted model with ``mlflow.sklearn.log_model(model, name="model",
       pip_requirements=PIP_REQUIREMENTS, skops_trusted_types=SKOPS_TRUSTED_TYPES)``, so that
       ``mlflow.sklearn.load_model(f"runs:/{run_id}/model")`` gives it back. MLflow saves it in
