@@ -134,6 +134,10 @@ def predict(run_id, tracking_dir, X):
     model = mlflow.sklearn.load_model(f"runs:/{run_id}/model")
     return model.predict(X), model.predict_proba(X)
 
+def remove(root):
+    import shutil
+    shutil.rmtree(root, ignore_errors=True)
+
 def fit_tree(X, y, params, seed):
     from sklearn.tree import DecisionTreeClassifier
     return DecisionTreeClassifier(**params, random_state=seed).fit(X, y)
@@ -254,6 +258,15 @@ def _reading(what: str) -> Iterator[None]:
 
 
 @pytest.fixture
+def kernel(sub: Any) -> Iterator[Kernel]:
+    """The probe, and a tracking folder that is removed after the test (check() runs in the learner's own folder)."""
+    k = Kernel(sub)
+    yield k
+    with contextlib.suppress(Exception):
+        k.fns["remove"](k.root)
+
+
+@pytest.fixture
 def scratch() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="tracking-copy-") as tmp:
         yield Path(tmp)
@@ -339,8 +352,7 @@ def _train_and_log(kernel: Kernel, rng: np.random.Generator, scratch: Path) -> t
 
 @pytest.mark.public
 @pytest.mark.points(2)
-def test_evaluate_matches_sklearn(sub: Any, rng: np.random.Generator) -> None:
-    kernel = Kernel(sub)
+def test_evaluate_matches_sklearn(sub: Any, kernel: Kernel, rng: np.random.Generator) -> None:
     for trial in range(2):
         # three classes whose test part may miss one: log_loss must be told the model's classes
         X = rng.normal(size=(90, 4))
@@ -375,8 +387,7 @@ def test_evaluate_matches_sklearn(sub: Any, rng: np.random.Generator) -> None:
 
 @pytest.mark.public
 @pytest.mark.points(2)
-def test_runs_params_and_tags(sub: Any, rng: np.random.Generator, scratch: Path) -> None:
-    kernel = Kernel(sub)
+def test_runs_params_and_tags(sub: Any, kernel: Kernel, rng: np.random.Generator, scratch: Path) -> None:
     grid, seed, store = _train_and_log(kernel, rng, scratch)
     for i, (params, run) in enumerate(zip(grid, store["runs"], strict=True)):
         if run.info.status != "FINISHED":
@@ -397,8 +408,7 @@ def test_runs_params_and_tags(sub: Any, rng: np.random.Generator, scratch: Path)
 
 
 @pytest.mark.points(2)
-def test_metrics_match_the_recomputation(sub: Any, rng: np.random.Generator, scratch: Path) -> None:
-    kernel = Kernel(sub)
+def test_metrics_match_the_recomputation(sub: Any, kernel: Kernel, rng: np.random.Generator, scratch: Path) -> None:
     grid, seed, store = _train_and_log(kernel, rng, scratch)
     expected = _expected_runs(grid, seed)
     for i, (run, (_, want)) in enumerate(zip(store["runs"], expected, strict=True)):
@@ -417,8 +427,9 @@ def test_metrics_match_the_recomputation(sub: Any, rng: np.random.Generator, scr
 
 
 @pytest.mark.points(1.5)
-def test_the_logged_model_loads_back_and_predicts_the_same(sub: Any, rng: np.random.Generator, scratch: Path) -> None:
-    kernel = Kernel(sub)
+def test_the_logged_model_loads_back_and_predicts_the_same(
+    sub: Any, kernel: Kernel, rng: np.random.Generator, scratch: Path
+) -> None:
     grid, seed, store = _train_and_log(kernel, rng, scratch)
     expected = _expected_runs(grid, seed)
     for i, run in enumerate(store["runs"]):
@@ -525,8 +536,7 @@ def _send_store(kernel: Kernel, root: Path, name: str) -> str:
 
 @pytest.mark.public
 @pytest.mark.points(1.5)
-def test_best_run_direction_and_ties(sub: Any, rng: np.random.Generator, scratch: Path) -> None:
-    kernel = Kernel(sub)
+def test_best_run_direction_and_ties(sub: Any, kernel: Kernel, rng: np.random.Generator, scratch: Path) -> None:
     expected = _direction_store(scratch / "store", rng)
     tracking_dir = _send_store(kernel, scratch / "store", "made-by-the-grader")
     got = sub.best_run(tracking_dir, "log_loss")
@@ -554,9 +564,8 @@ def test_best_run_direction_and_ties(sub: Any, rng: np.random.Generator, scratch
 
 @pytest.mark.points(1)
 def test_best_run_counts_only_finished_runs_of_the_experiment(
-    sub: Any, rng: np.random.Generator, scratch: Path
+    sub: Any, kernel: Kernel, rng: np.random.Generator, scratch: Path
 ) -> None:
-    kernel = Kernel(sub)
     only = _distractor_store(scratch / "store", rng)
     tracking_dir = _send_store(kernel, scratch / "store", "made-by-the-grader")
     for metric in ("accuracy", "log_loss"):
