@@ -8,6 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LEARNER := $(VENV)/.learner
+TRACKING := $(VENV)/.tracking
 STAGE ?= ml-basics
 SUBMISSION ?= exercises
 ARGS ?=
@@ -26,12 +27,21 @@ $(LEARNER): pyproject.toml constraints.txt
 		$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[learner]'; fi
 	@touch $(LEARNER)
 
-grade: $(LEARNER)  ## grade one stage: make grade STAGE=ml-basics [SUBMISSION=solutions]
+# The mlops stage's tracking exercise needs MLflow (the `tracking` extra, 22 packages, about 95 MB): installed only when
+# STAGE=mlops, so the other stages' install stays as it was. The dev install holds it too.
+$(TRACKING): $(LEARNER)
+	@if [ $(STAMP) -nt pyproject.toml ] && [ $(STAMP) -nt constraints.txt ]; then :; else \
+		$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[learner,tracking]'; fi
+	@touch $(TRACKING)
+
+STAGE_DEPS := $(LEARNER) $(if $(filter mlops,$(STAGE)),$(TRACKING))
+
+grade: $(STAGE_DEPS)  ## grade one stage: make grade STAGE=ml-basics [SUBMISSION=solutions]
 	$(PY) -m grader grade --stage $(STAGE) --submission $(SUBMISSION) $(ARGS)
 
 # JupyterLab from .venv, opening exercises/$(STAGE). The kernel "Python 3" is registered inside .venv
 # and JUPYTER_DATA_DIR points there, so a python3 kernel of another installation cannot shadow it.
-lab: $(LEARNER)  ## the notebooks in JupyterLab: make lab STAGE=ml-basics
+lab: $(STAGE_DEPS)  ## the notebooks in JupyterLab: make lab STAGE=ml-basics
 	@$(PY) -m ipykernel install --sys-prefix --display-name "Python 3 (mle-course)" >/dev/null
 	JUPYTER_DATA_DIR=$(abspath $(VENV))/share/jupyter $(PY) -m jupyter lab \
 		--ServerApp.root_dir=exercises --LabApp.default_url=/lab/tree/$(STAGE) $(ARGS)

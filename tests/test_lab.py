@@ -134,3 +134,24 @@ def test_the_readme_learner_path_starts_jupyter_with_make_lab() -> None:
     readme = (ROOT / "README.md").read_text()
     path = readme[readme.index("## The three commands") : readme.index("## Three ways to grade")]
     assert "make lab STAGE=ml-basics" in path
+
+
+def test_only_the_mlops_stage_installs_the_tracking_extra(tmp_path: Path) -> None:
+    """MLflow (the `tracking` extra) is large: `make grade/lab STAGE=mlops` installs it, other stages do not."""
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert "mle-course[tracking]" in extras["dev"] and "mle-course[tracking]" not in extras["learner"]
+    pins = {line.split("==")[0].lower() for line in (ROOT / "constraints.txt").read_text().split()}
+    assert {r.split(">")[0].lower() for r in extras["tracking"]} <= pins, "every tracking package is pinned"
+    for target in ("grade", "lab"):
+        for stage, installs in (("mlops", True), ("ml-basics", False), ("competition", False)):
+            dry = subprocess.run(
+                ["make", "-n", target, f"STAGE={stage}", f"VENV={tmp_path / 'venv'}"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert ("-e '.[learner,tracking]'" in dry.stdout) is installs, (target, stage, dry.stdout)
+            assert "-e '.[learner]'" in dry.stdout, dry.stdout
