@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -155,3 +156,26 @@ def test_only_the_mlops_stage_installs_the_tracking_extra(tmp_path: Path) -> Non
             )
             assert ("-e '.[learner,tracking]'" in dry.stdout) is installs, (target, stage, dry.stdout)
             assert "-e '.[learner]'" in dry.stdout, dry.stdout
+
+
+def test_a_class_release_installs_what_each_stage_needs(tmp_path: Path) -> None:
+    """The class's Makefile installs `mlops` always and `tracking` for STAGE=mlops only; the fork's
+    workflow and Gradescope's image grade every stage, so they install the `stages` extra."""
+    import tomllib
+
+    from grader.instructor import gradescope_zip
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extras["stages"] == ["mle-course[torch,mlops,tracking]"]
+    assert '-e "./.upstream[stages]"' in (ROOT / ".github" / "workflows" / "grade.yml").read_text()
+    assert '-e ".[stages]"' in gradescope_zip.SETUP
+    shutil.copy(ROOT / "grader" / "instructor" / "release_files" / "Makefile", tmp_path / "Makefile")
+    for name in ("pyproject.toml", "constraints.txt"):
+        (tmp_path / name).touch()
+    for target in ("grade", "watch"):
+        for stage, tracking in (("mlops", True), ("llm", False), ("prerequisites", False)):
+            dry = subprocess.run(
+                ["make", "-n", target, f"STAGE={stage}"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+            )
+            assert "-e '.[torch,mlops]'" in dry.stdout, dry.stdout
+            assert ("-e '.[torch,mlops,tracking]'" in dry.stdout) is tracking, (target, stage, dry.stdout)

@@ -42,7 +42,7 @@ apt-get update -qq
 apt-get install -y -qq python3.11 python3.11-venv bubblewrap git
 python3.11 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
-.venv/bin/pip install --quiet -c constraints.txt --extra-index-url https://download.pytorch.org/whl/cpu -e ".[torch]"
+.venv/bin/pip install --quiet -c constraints.txt --extra-index-url https://download.pytorch.org/whl/cpu -e ".[stages]"
 """
 
 RUN = """\
