@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+import pickle
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -30,28 +32,57 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 class StageReports(dict[str, GradeReport]):
-    """Stage id -> report of grading that stage from one folder, graded the first time it is asked for."""
+    """Stage id -> report of grading that stage from one folder, graded the first time it is asked for.
 
-    def __init__(self, root: Path) -> None:
+    With ``shared`` (a folder all pytest-xdist workers of this run see), a stage is graded by the
+    first worker that asks for it and the others read its report from there: one real grading per
+    run, not one per worker. The others wait for it rather than grade the same files again.
+    """
+
+    def __init__(self, root: Path, shared: Path | None = None) -> None:
         super().__init__()
         self.root = root
+        self.shared = shared
+
+    def _grade(self, stage_id: str) -> GradeReport:
+        return grade(list(curriculum.stage(stage_id).exercises), self.root)
 
     def __missing__(self, stage_id: str) -> GradeReport:
-        report = grade(list(curriculum.stage(stage_id).exercises), self.root)
+        if self.shared is None:
+            report = self._grade(stage_id)
+        else:
+            self.shared.mkdir(parents=True, exist_ok=True)
+            stored = self.shared / f"{self.root.name}-{stage_id}.pickle"
+            with open(stored.with_suffix(".lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+                if stored.is_file():
+                    report = pickle.loads(stored.read_bytes())  # noqa: S301 - written by this run's workers
+                else:
+                    report = self._grade(stage_id)
+                    partial = stored.with_suffix(f".{os.getpid()}.tmp")
+                    partial.write_bytes(pickle.dumps(report))
+                    partial.rename(stored)
         self[stage_id] = report
         return report
 
 
+def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """A folder every xdist worker of this run shares (the parent of their own temp folders); None without xdist."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    return tmp_path_factory.getbasetemp().parent / "stage-reports"
+
+
 @pytest.fixture(scope="session")
-def solution_reports() -> StageReports:
+def solution_reports(tmp_path_factory: pytest.TempPathFactory) -> StageReports:
     """Each stage graded once from solutions/ (a stage at a time, when a test first needs it)."""
-    return StageReports(SOLUTIONS)
+    return StageReports(SOLUTIONS, _shared_folder(tmp_path_factory))
 
 
 @pytest.fixture(scope="session")
-def stub_reports() -> StageReports:
+def stub_reports(tmp_path_factory: pytest.TempPathFactory) -> StageReports:
     """Each stage graded once from the untouched exercises/."""
-    return StageReports(EXERCISES)
+    return StageReports(EXERCISES, _shared_folder(tmp_path_factory))
 
 
 SubmissionMaker = Callable[[dict[str, str]], Path]
