@@ -31,6 +31,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", help="rewrite tests/cases/*/expected.* files")
 
 
+# Tests that grade a whole stage the first time a worker asks for a report (see StageReports).
+_STAGE_GRADING = frozenset({"solution_reports", "stub_reports"})
+
+
+def _long(item: pytest.Item) -> bool:
+    return item.get_closest_marker("slow") is not None or bool(_STAGE_GRADING & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files that hold long tests first, the files of quick tests last (each file's tests stay
+    together and in order): in a parallel run the quick ones then fill the gaps at the end, instead
+    of one worker finishing a long test while the others idle."""
+    long_files = {item.nodeid.split("::")[0] for item in items if _long(item)}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in long_files)
+
+
 class StageReports(dict[str, GradeReport]):
     """Stage id -> report of grading that stage from one folder, graded the first time it is asked for.
 
