@@ -85,6 +85,8 @@ _GRADER_OBJECTS = (types.ModuleType, type, types.FunctionType, types.BuiltinFunc
 def _unusable_value(exc: AttributeError, got_from: str) -> str:
     """The message for an attribute looked up on a value the learner's code gave the suite."""
     what = got_from.removeprefix("reading ")
+    if not what.startswith("`") or what.startswith("`function("):  # a grader helper run in the kernel
+        what = "your code"
     if exc.obj is None:
         if what.endswith(".fit(...)`"):
             advice = "A `fit` method ends with `return self`."
