@@ -138,10 +138,12 @@ def classify(
     if isinstance(exc, MissingAttribute | AssertionError | pytest.fail.Exception):
         return Status.FAILED, _failure_text(exc), "", None
     if isinstance(exc, AttributeError) and exc.name is not None:
+        # A module, class or function is the suite's own, never a learner's value; a RemoteRef refuses
+        # private names by design (the learner's attributes are read through MissingAttribute).
+        if isinstance(exc.obj, _GRADER_OBJECTS) or (isinstance(exc.obj, RemoteRef) and exc.name.startswith("_")):
+            learner_values, got_from = False, None
         if got_from is not None:
             return Status.FAILED, _unusable_value(exc, got_from), "", None
-        if isinstance(exc.obj, _GRADER_OBJECTS):
-            learner_values = False  # a module, class or function of the suite's: never the learner's value
     if learner_values and isinstance(exc, VALUE_ERRORS):
         detail = _short(exc)
         return (
