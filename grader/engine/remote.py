@@ -207,7 +207,7 @@ class Session:
         """
         for kept, action in reversed(self._recent):
             if _holds(kept(), obj):
-                return action
+                return str(action)
         return None
 
     def request(self, req: dict[str, Any], action: str) -> Any:
