@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import collections
 import fcntl
 import hashlib
+import math
 import os
 import pickle
 import shutil
@@ -40,11 +42,15 @@ def _long(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The files that hold long tests first, the files of quick tests last (each file's tests stay
-    together and in order): in a parallel run the quick ones then fill the gaps at the end, instead
-    of one worker finishing a long test while the others idle."""
-    long_files = {item.nodeid.split("::")[0] for item in items if _long(item)}
-    items.sort(key=lambda item: item.nodeid.split("::")[0] not in long_files)
+    """Files of long tests first, fewest long tests first; files of quick tests last.
+
+    Each file's tests stay together and in order. A file with few long tests has big ones (a
+    stage graded twice, twenty gradings in a batch); a file with many has small ones (one
+    mutant each). Big first and small last lets a parallel run end evenly: the small ones fill
+    the gaps instead of one worker finishing a long test while the others idle.
+    """
+    long_tests = collections.Counter(item.nodeid.split("::")[0] for item in items if _long(item))
+    items.sort(key=lambda item: long_tests.get(item.nodeid.split("::")[0], math.inf))
 
 
 class StageReports(dict[str, GradeReport]):
