@@ -8,16 +8,10 @@ mistake. Grader frames are hidden from the traceback, as pytest-timeout does.
 from __future__ import annotations
 
 import contextlib
-import copy
-import hashlib
-import inspect
 import sys
-import threading
 import zlib
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import numpy as np
 import pytest
@@ -37,10 +31,7 @@ __all__ = [
     "fail",
     "grad_check",
     "seed_for",
-    "shared_result",
 ]
-
-T = TypeVar("T")
 
 
 def fail(message: str, hint: str | None = None) -> NoReturn:
@@ -53,37 +44,6 @@ def fail(message: str, hint: str | None = None) -> NoReturn:
 def seed_for(nodeid: str) -> int:
     """A stable seed for one test, derived from its node id (as pytest-randomly does)."""
     return zlib.crc32(nodeid.encode("utf-8"))
-
-
-# Deterministic grader-side work kept across the gradings of one grader process (see shared_result).
-_SHARED: OrderedDict[tuple[str, ...], Any] = OrderedDict()
-_SHARED_LOCK = threading.Lock()
-_SHARED_MAX = 16
-
-
-def shared_result(name: str, build: Callable[[], T], *inputs: Path) -> T:
-    """``build()``, computed once per grader process and shared by the gradings that follow.
-
-    A suite module is imported afresh for every grading, so its ``functools.cache`` lasts one
-    grading only; deterministic work that does not depend on the learner (a reference model
-    trained here, seeded, on one thread) goes through this instead. The result is keyed by
-    ``name`` and the bytes of the file that defines ``build`` and of every file in ``inputs``
-    (the data it reads): an edited suite or dataset is computed afresh. Each call returns a deep
-    copy, so no grading can change what the next one gets. ``build`` must be deterministic:
-    the copy must be what a fresh computation would give.
-    """
-    files = [Path(inspect.getfile(build)), *inputs]
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(str(path).encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
-    key = (name, digest.hexdigest())
-    with _SHARED_LOCK:
-        if key not in _SHARED:
-            _SHARED[key] = build()
-            while len(_SHARED) > _SHARED_MAX:
-                _SHARED.popitem(last=False)
-        _SHARED.move_to_end(key)
-        return copy.deepcopy(_SHARED[key])  # type: ignore[no-any-return]
 
 
 def _describe(value: Any) -> str:

@@ -89,20 +89,3 @@ def _raise_inside(err: LearnerError | None, expected: str = "ValueError") -> Non
     with helpers.expect_raises(expected, name="f"):
         if err is not None:
             raise err
-
-
-def test_shared_result_is_computed_once_returned_as_copies_and_recomputed_when_its_data_changes(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    data = tmp_path / "data.txt"
-    data.write_text("3", encoding="utf-8")
-    builds = []
-
-    def build() -> dict[str, list[int]]:
-        builds.append(1)
-        return {"values": [int(data.read_text(encoding="utf-8"))] * 2}
-
-    first = helpers.shared_result("test: shared", build, data)
-    first["values"].append(99)  # a grading that changes its copy changes nothing for the next
-    second = helpers.shared_result("test: shared", build, data)
-    assert second == {"values": [3, 3]} and len(builds) == 1
-    data.write_text("4", encoding="utf-8")
-    assert helpers.shared_result("test: shared", build, data) == {"values": [4, 4]} and len(builds) == 2

@@ -28,12 +28,11 @@ import torch
 import torch.nn.functional as F
 
 from grader.engine.remote import RemoteRef
-from grader.helpers import DATASETS, assert_close, expect_raises, fail, shared_result
+from grader.helpers import DATASETS, assert_close, expect_raises, fail
 
 MIN_DROP = 0.05  # the held-out handbook loss must fall by at least this many nats (typically about 0.15)
 
 _REF_PATH = Path(__file__).with_name("_gpt_reference.py")
-_MACBETH = DATASETS / "shakespeare" / "macbeth.txt"
 _REF_CFG = {"vocab_size": 67, "block_size": 32, "n_layer": 1, "n_head": 4, "n_embd": 32, "bias": True}
 _TARGETS = ["c_attn", "c_proj", "c_fc"]
 _R, _ALPHA = 4, 8.0
@@ -92,25 +91,18 @@ def _ref() -> ModuleType:
 
 @functools.cache
 def _vocab() -> dict[str, int]:
-    text = _MACBETH.read_text(encoding="utf-8")
+    text = (DATASETS / "shakespeare" / "macbeth.txt").read_text(encoding="utf-8")
     return {c: i for i, c in enumerate(sorted(set(text)))}
-
-
-def _train_pretrained() -> dict[str, torch.Tensor]:
-    text = _MACBETH.read_text(encoding="utf-8")
-    ids = torch.tensor([_vocab()[c] for c in text], dtype=torch.int64)
-    with _ref().one_thread(), torch.random.fork_rng(devices=[]):
-        model = _ref().train_tiny(ids[: int(0.9 * len(ids))], _REF_CFG, steps=100, batch_size=32, lr=1e-2, seed=0)
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 @functools.cache
 def _pretrained() -> dict[str, torch.Tensor]:
-    """A small GPT trained here on Macbeth for 100 steps: deterministic, far from its random init.
-
-    Trained once per grader process (the same weights every time: seeded, on one thread).
-    """
-    return shared_result("llm/lora: the pretrained GPT", _train_pretrained, _REF_PATH, _MACBETH)
+    """A small GPT trained here on Macbeth for 100 steps: deterministic, far from its random init."""
+    text = (DATASETS / "shakespeare" / "macbeth.txt").read_text(encoding="utf-8")
+    ids = torch.tensor([_vocab()[c] for c in text], dtype=torch.int64)
+    with _ref().one_thread(), torch.random.fork_rng(devices=[]):
+        model = _ref().train_tiny(ids[: int(0.9 * len(ids))], _REF_CFG, steps=100, batch_size=32, lr=1e-2, seed=0)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 @functools.cache

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.engine.remote import RemoteRef
-from grader.helpers import DATASETS, assert_close, assert_equal, expect_raises, fail, shared_result
+from grader.helpers import DATASETS, assert_close, assert_equal, expect_raises, fail
 
 PERPLEXITY_MARGIN = 0.01  # the int8 model's perplexity may exceed the float model's by at most 1 %
 
@@ -32,7 +32,6 @@ PERPLEXITY_MARGIN = 0.01  # the int8 model's perplexity may exceed the float mod
 # standard torch modules only (Linear layers nested one level down, an Embedding and LayerNorms that must
 # stay untouched). Its architecture is this line of public torch, and its weights are trained here and sent
 # as a state dict: no hidden source ever enters the learner's kernel.
-_MACBETH = DATASETS / "shakespeare" / "macbeth.txt"
 _MODEL_CFG = {"vocab_size": 67, "n_embd": 32, "block_size": 32}
 _ARCHITECTURE = (
     "lambda V, E, nn: nn.Sequential(nn.Embedding(V, E), nn.Sequential(nn.LayerNorm(E), nn.Linear(E, 4 * E), "
@@ -70,7 +69,7 @@ def _one_thread() -> Iterator[None]:
 
 @functools.cache
 def _corpus() -> tuple[torch.Tensor, torch.Tensor]:
-    text = _MACBETH.read_text(encoding="utf-8")
+    text = (DATASETS / "shakespeare" / "macbeth.txt").read_text(encoding="utf-8")
     stoi = {c: i for i, c in enumerate(sorted(set(text)))}
     ids = torch.tensor([stoi[c] for c in text], dtype=torch.int64)
     split = int(0.9 * len(text))
@@ -79,14 +78,7 @@ def _corpus() -> tuple[torch.Tensor, torch.Tensor]:
 
 @functools.cache
 def _float_model() -> torch.nn.Module:
-    """The character model trained here for 150 steps: deterministic, and far from its random init.
-
-    Trained once per grader process (the same weights every time: seeded, on one thread).
-    """
-    return shared_result("llm/quantization: the float model", _train_float_model, _MACBETH)
-
-
-def _train_float_model() -> torch.nn.Module:
+    """The character model trained here for 150 steps: deterministic, and far from its random init."""
     train, _ = _corpus()
     V, E, T = _MODEL_CFG["vocab_size"], _MODEL_CFG["n_embd"], _MODEL_CFG["block_size"]
     with _one_thread(), torch.random.fork_rng(devices=[]):
