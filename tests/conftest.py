@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import collections
+import fcntl
 import hashlib
+import math
 import os
+import pickle
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -29,29 +33,78 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", help="rewrite tests/cases/*/expected.* files")
 
 
-class StageReports(dict[str, GradeReport]):
-    """Stage id -> report of grading that stage from one folder, graded the first time it is asked for."""
+# Tests that grade a whole stage the first time a worker asks for a report (see StageReports).
+_STAGE_GRADING = frozenset({"solution_reports", "stub_reports"})
 
-    def __init__(self, root: Path) -> None:
+
+def _long(item: pytest.Item) -> bool:
+    return item.get_closest_marker("slow") is not None or bool(_STAGE_GRADING & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files of long tests first, fewest long tests first; files of quick tests last.
+
+    Each file's tests stay together and in order. A file with few long tests has big ones (a
+    stage graded twice, twenty gradings in a batch); a file with many has small ones (one
+    mutant each). Big first and small last lets a parallel run end evenly: the small ones fill
+    the gaps instead of one worker finishing a long test while the others idle.
+    """
+    long_tests = collections.Counter(item.nodeid.split("::")[0] for item in items if _long(item))
+    items.sort(key=lambda item: long_tests.get(item.nodeid.split("::")[0], math.inf))
+
+
+class StageReports(dict[str, GradeReport]):
+    """Stage id -> report of grading that stage from one folder, graded the first time it is asked for.
+
+    With ``shared`` (a folder all pytest-xdist workers of this run see), a stage is graded by the
+    first worker that asks for it and the others read its report from there: one real grading per
+    run, not one per worker. The others wait for it rather than grade the same files again.
+    """
+
+    def __init__(self, root: Path, shared: Path | None = None) -> None:
         super().__init__()
         self.root = root
+        self.shared = shared
+
+    def _grade(self, stage_id: str) -> GradeReport:
+        return grade(list(curriculum.stage(stage_id).exercises), self.root)
 
     def __missing__(self, stage_id: str) -> GradeReport:
-        report = grade(list(curriculum.stage(stage_id).exercises), self.root)
+        if self.shared is None:
+            report = self._grade(stage_id)
+        else:
+            self.shared.mkdir(parents=True, exist_ok=True)
+            stored = self.shared / f"{self.root.name}-{stage_id}.pickle"
+            with open(stored.with_suffix(".lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+                if stored.is_file():
+                    report = pickle.loads(stored.read_bytes())  # noqa: S301 - written by this run's workers
+                else:
+                    report = self._grade(stage_id)
+                    partial = stored.with_suffix(f".{os.getpid()}.tmp")
+                    partial.write_bytes(pickle.dumps(report))
+                    partial.rename(stored)
         self[stage_id] = report
         return report
 
 
+def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """A folder every xdist worker of this run shares (the parent of their own temp folders); None without xdist."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    return tmp_path_factory.getbasetemp().parent / "stage-reports"
+
+
 @pytest.fixture(scope="session")
-def solution_reports() -> StageReports:
+def solution_reports(tmp_path_factory: pytest.TempPathFactory) -> StageReports:
     """Each stage graded once from solutions/ (a stage at a time, when a test first needs it)."""
-    return StageReports(SOLUTIONS)
+    return StageReports(SOLUTIONS, _shared_folder(tmp_path_factory))
 
 
 @pytest.fixture(scope="session")
-def stub_reports() -> StageReports:
+def stub_reports(tmp_path_factory: pytest.TempPathFactory) -> StageReports:
     """Each stage graded once from the untouched exercises/."""
-    return StageReports(EXERCISES)
+    return StageReports(EXERCISES, _shared_folder(tmp_path_factory))
 
 
 SubmissionMaker = Callable[[dict[str, str]], Path]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader.engine import curriculum, kernel, sandbox
@@ -266,3 +267,39 @@ def test_a_learner_value_a_check_cannot_use_is_a_failure_not_a_grader_error() ->
     assert status is Status.FAILED and "could not use what your code returned" in message
     status, _, _, _ = classify(TypeError("unsupported operand"), learner_values=False)
     assert status is Status.GRADER_ERROR  # no value from the learner yet: a bug in the suite
+
+
+# A class whose `fit` a suite chains into `.predict(...)` in the grader: `fit(...).predict(...)`.
+CHAINED_FIT = curriculum.exercise("ml-basics/knn")
+
+
+def test_a_fit_that_returns_none_is_the_learners_failure_named_in_their_terms(make_submission: SubmissionMaker) -> None:
+    text = solution_text(CHAINED_FIT)
+    assert text.count("        return self\n") == 1, "the solution's fit should end with its only `return self`"
+    root = make_submission({CHAINED_FIT.relpath: text.replace("        return self\n", "        pass\n")})
+    report = grade([CHAINED_FIT], root)
+    res = result_of(report, CHAINED_FIT)
+    assert not report.grader_errors, [t.message for t in report.grader_errors]
+    chained = [t for t in res.tests if "The check got None from `KNNClassifier(...).fit(...)`" in t.message]
+    assert chained, [(t.name, t.status.value, t.message) for t in res.tests]
+    for t in chained:
+        assert t.status is Status.FAILED
+        assert re.search(r"could not use `\.(predict|kneighbors)` on the result\. A `fit` method ends", t.message)
+        assert t.message.endswith("A `fit` method ends with `return self`."), t.message
+        assert "NoneType" not in t.message and "AttributeError" not in t.message
+    assert res.points < res.max_points
+
+
+def test_an_attribute_error_on_the_suites_own_object_stays_a_grader_error() -> None:
+    """Values from the learner's code are data or remote references, never a module: `np.lianlg` is the suite's typo."""
+    try:
+        np.lianlg  # noqa: B018
+    except AttributeError as exc:
+        status, message, _, _ = classify(exc, learner_values=True, got_from=None)
+    assert status is Status.GRADER_ERROR and "not your fault" in message
+    try:
+        None.predict  # type: ignore[attr-defined]  # noqa: B018
+    except AttributeError as exc:
+        status, message, _, _ = classify(exc, learner_values=True, got_from="`Model(...).fit(...)`")
+    assert status is Status.FAILED
+    assert message.startswith("The check got None from `Model(...).fit(...)`, so it could not use `.predict`")

@@ -11,6 +11,7 @@ import logging
 import os
 import time
 import traceback
+import types
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +28,7 @@ from grader.engine.remote import (
     LoadFailed,
     MissingAttribute,
     NotDefined,
+    RemoteRef,
     Session,
     Sub,
 )
@@ -75,13 +77,40 @@ def _location(err: LearnerError | None) -> tuple[str, int | None]:
     return f"{frame.file}:{frame.line}" if frame.line else frame.file, frame.line
 
 
+# What the codec never gives a suite from a learner's kernel (those arrive as RemoteRefs): an
+# AttributeError looked up on one of these is the suite's own mistake (say `np.lianlg`).
+_GRADER_OBJECTS = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+
+
+def _unusable_value(exc: AttributeError, got_from: str) -> str:
+    """The message for an attribute looked up on a value the learner's code gave the suite."""
+    what = got_from.removeprefix("reading ")
+    if not what.startswith("`") or what.startswith("`function("):  # a grader helper run in the kernel
+        what = "your code"
+    if exc.obj is None:
+        if what.endswith(".fit(...)`"):
+            advice = "A `fit` method ends with `return self`."
+        elif got_from.startswith("reading "):
+            advice = "Set it to what the docstring asks for."
+        else:
+            advice = "Check that it returns what its docstring asks for on every path: a missing `return` gives None."
+        return f"The check got None from {what}, so it could not use `.{exc.name}` on the result. {advice}"
+    kind = exc.obj.type_name if isinstance(exc.obj, RemoteRef) else type(exc.obj).__name__
+    return (
+        f"The check got a {kind} from {what}, which has no attribute `{exc.name}`. "
+        "Check the type your docstring asks for."
+    )
+
+
 def classify(
-    exc: BaseException | None, learner_values: bool = False, where: str = ""
+    exc: BaseException | None, learner_values: bool = False, where: str = "", got_from: str | None = None
 ) -> tuple[Status, str, str, int | None]:
     """(status, learner-facing message, learner location, line) for the exception that ended a test.
 
     ``learner_values``: the test had received values from the learner's code, so an error such
     as a TypeError raised while checking them is the learner's (their value was unusable), not ours.
+    ``got_from``: for an AttributeError, the learner's call that returned the object it was
+    looked up on (``Session.source_of``), e.g. a ``fit`` that returned None.
     """
     if exc is None:
         return Status.PASSED, "", "", None
@@ -108,6 +137,13 @@ def classify(
         return (Status.ERROR if exc.after_error else Status.FAILED), str(exc), "", None
     if isinstance(exc, MissingAttribute | AssertionError | pytest.fail.Exception):
         return Status.FAILED, _failure_text(exc), "", None
+    if isinstance(exc, AttributeError) and exc.name is not None:
+        # A module, class or function is the suite's own, never a learner's value; a RemoteRef refuses
+        # private names by design (the learner's attributes are read through MissingAttribute).
+        if isinstance(exc.obj, _GRADER_OBJECTS) or (isinstance(exc.obj, RemoteRef) and exc.name.startswith("_")):
+            learner_values, got_from = False, None
+        if got_from is not None:
+            return Status.FAILED, _unusable_value(exc, got_from), "", None
     if learner_values and isinstance(exc, VALUE_ERRORS):
         detail = _short(exc)
         return (
@@ -238,7 +274,10 @@ class Collector:
         sub = getattr(item, "funcargs", {}).get("sub")
         session = getattr(sub, "_session", None) if sub is not None else None
         learner_values = isinstance(session, Session) and session.calls > 0
-        status, message, where, line = classify(exc, learner_values, item.nodeid)
+        got_from = None
+        if isinstance(session, Session) and isinstance(exc, AttributeError) and exc.name is not None:
+            got_from = session.source_of(exc.obj)
+        status, message, where, line = classify(exc, learner_values, item.nodeid, got_from)
         marker = item.get_closest_marker("points")
         max_points = float(marker.args[0]) if marker is not None and marker.args else 0.0
         if marker is None:

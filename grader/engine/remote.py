@@ -8,7 +8,11 @@ never enter the grader process.
 
 from __future__ import annotations
 
+import itertools
 import json
+import weakref
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -147,6 +151,36 @@ FORGED = "the kernel sent the grader a reply it cannot read; does your code repl
 _DEPTH = f"more than {codec.MAX_DEPTH} levels"
 
 
+RECENT_VALUES = 16  # values of the current test kept to tell where an object came from (Session.source_of)
+
+
+_GONE = object()  # a weakly kept value that has since been freed: it matches nothing
+
+
+def _keep(value: Any) -> Callable[[], Any]:
+    """What the session keeps of a value: a weak reference where one can be made (arrays, tensors, frames)."""
+    try:
+        ref = weakref.ref(value)
+    except TypeError:  # None, numbers, strings, lists, dicts: kept as they are
+        return lambda: value
+    return lambda: _GONE if (alive := ref()) is None else alive
+
+
+def _holds(value: Any, obj: Any, depth: int = 0) -> bool:
+    """``value`` is ``obj``, or a container that holds it (a few levels down, the first items of each)."""
+    if value is obj:
+        return True
+    if depth >= 3:
+        return False
+    if isinstance(value, dict):
+        items: Any = itertools.chain.from_iterable(value.items())
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = value
+    else:
+        return False
+    return any(_holds(v, obj, depth + 1) for v in itertools.islice(items, 1000))
+
+
 @dataclass
 class Session:
     """A learner namespace reached through a transport; the target of ``sub``."""
@@ -154,13 +188,27 @@ class Session:
     transport: Transport
     _callables: dict[str, RemoteRef] = field(default_factory=dict)
     calls: int = 0  # requests made since the current test began
+    # (value, action) of the last values the current test got from the learner's code (see _keep)
+    _recent: deque[tuple[Callable[[], Any], str]] = field(default_factory=lambda: deque(maxlen=RECENT_VALUES))
 
     def begin_test(self) -> None:
         """A test starts: count its calls afresh, and give it its full time budget."""
         self.calls = 0
+        self._recent.clear()
         begin = getattr(self.transport, "begin_test", None)
         if begin is not None:
             begin()
+
+    def source_of(self, obj: Any) -> str | None:
+        """The action (e.g. "`KMeans.fit(...)`") by which the current test got ``obj`` from the learner's code.
+
+        By identity: ``obj`` is a value a recent call returned, or inside one. None when no recent
+        call gave it (the object is the suite's own).
+        """
+        for kept, action in reversed(self._recent):
+            if _holds(kept(), obj):
+                return str(action)
+        return None
 
     def request(self, req: dict[str, Any], action: str) -> Any:
         __tracebackhide__ = True
@@ -179,7 +227,7 @@ class Session:
                 )
                 raise LearnerError({"type": "ValueError", "message": message}, action)
             try:
-                return codec.decode(json.loads(text), self._make_ref)
+                value = codec.decode(json.loads(text), self._make_ref)
             except RecursionError:
                 raise LearnerError(
                     {"type": "ValueError", "message": f"the value it returned is nested too deeply ({_DEPTH})"}, action
@@ -189,6 +237,8 @@ class Session:
                     {"type": "ValueError", "message": f"the value it returned could not be read: {_text(exc, 300)}"},
                     action,
                 ) from None
+            self._recent.append((_keep(value), action))
+            return value
         if "ok" in reply:
             return None
         if "error" in reply:
