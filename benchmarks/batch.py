@@ -18,7 +18,6 @@ Without bubblewrap it grades with --sandbox rlimits (and says so), as `grader ba
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -36,7 +35,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.overhead import FLOOR_SCRIPT, imports_of  # noqa: E402
+from benchmarks.overhead import floor_command, timed  # noqa: E402
 from grader.engine import curriculum, sandbox  # noqa: E402
 from tests.mutants import apply, load_mutants  # noqa: E402
 
@@ -65,11 +64,7 @@ def busy_cpu() -> float:
 
 def floor(stage: curriculum.Stage) -> float:  # type: ignore[name-defined]
     """One submission's unavoidable cost: a kernel per exercise, cores at a time, plus its imports."""
-    jobs = len(os.sched_getaffinity(0))
-    cmd = [sys.executable, "-c", FLOOR_SCRIPT, str(jobs), json.dumps([imports_of(e) for e in stage.exercises])]
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True)
-    return time.perf_counter() - t0
+    return timed(floor_command(list(stage.exercises), len(os.sched_getaffinity(0))))
 
 
 @dataclass

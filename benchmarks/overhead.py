@@ -74,6 +74,11 @@ def imports_of(ex: Exercise) -> str:
     return "\n".join(lines) or "pass"
 
 
+def floor_command(exercises: list[Exercise], jobs: int) -> list[str]:
+    """The floor as a fresh process: a kernel per exercise, ``jobs`` at a time, importing what its solution does."""
+    return [sys.executable, "-c", FLOOR_SCRIPT, str(jobs), json.dumps([imports_of(e) for e in exercises])]
+
+
 def timed(cmd: list[str]) -> float:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     t0 = time.perf_counter()
@@ -88,8 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     exercises = list(curriculum.stage(args.stage).exercises)
     jobs = os.cpu_count() or 1
-    imports = [imports_of(e) for e in exercises]
-    floor_cmd = [sys.executable, "-c", FLOOR_SCRIPT, str(jobs), json.dumps(imports)]
+    floor_cmd = floor_command(exercises, jobs)
     grade_cmd = [
         sys.executable,
         "-m",
